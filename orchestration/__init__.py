@@ -1,0 +1,1 @@
+"""clientele: an open customer-centric data platform (Dagster code location)."""

@@ -1,0 +1,69 @@
+"""Typed settings from the environment: the one place that knows the paths.
+
+Read the environment by calling ``Settings.from_env()`` when a run needs it,
+never at import time, so tests can point a process at a temporary folder.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+
+
+def _path(name: str, default: Path) -> Path:
+    value = os.environ.get(name)
+    return Path(value).expanduser().resolve() if value else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where data lives and how the nightly run behaves."""
+
+    home: Path
+    landing_dir: Path
+    warehouse_path: Path
+    serving_dir: Path
+    hash_key_file: Path
+    partition_start: str
+    timezone: str
+    alert_webhook_url: str | None
+    postgres_url: str | None
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        home = _path("CLIENTELE_HOME", PROJECT_ROOT / "data")
+        return cls(
+            home=home,
+            landing_dir=_path("CLIENTELE_LANDING_DIR", home / "landing"),
+            warehouse_path=_path("CLIENTELE_WAREHOUSE", home / "warehouse" / "clientele.duckdb"),
+            serving_dir=_path("CLIENTELE_SERVING_DIR", home / "serving"),
+            hash_key_file=_path("CLIENTELE_HASH_KEY_FILE", home / "secrets" / "hash_key"),
+            partition_start=os.environ.get("CLIENTELE_PARTITION_START", "2025-01-01"),
+            timezone=os.environ.get("CLIENTELE_TIMEZONE", "UTC"),
+            alert_webhook_url=os.environ.get("CLIENTELE_ALERT_WEBHOOK_URL") or None,
+            postgres_url=os.environ.get("CLIENTELE_POSTGRES_URL") or None,
+        )
+
+    @property
+    def ground_truth_dir(self) -> Path:
+        """Written by the generator beside the landing data; never read by the pipeline."""
+        return self.landing_dir.parent / "ground_truth"
+
+    @property
+    def data_docs_dir(self) -> Path:
+        return self.home / "data_docs"
+
+    @property
+    def alerts_log(self) -> Path:
+        return self.home / "alerts.log"
+
+    def export_to_environment(self) -> None:
+        """Make the resolved paths visible to dbt and subprocesses (one source for both)."""
+        os.environ["CLIENTELE_WAREHOUSE"] = str(self.warehouse_path)
+        os.environ["CLIENTELE_LANDING_DIR"] = str(self.landing_dir)
+        os.environ["CLIENTELE_SERVING_DIR"] = str(self.serving_dir)
+        os.environ["CLIENTELE_HASH_KEY_FILE"] = str(self.hash_key_file)
