@@ -1,0 +1,30 @@
+with source as (
+    select * from {{ source('raw', 'app_web_events') }}
+),
+
+renamed as (
+    select
+        event_id,
+        occurred_at,
+        event_type,
+        {{ identifier_columns('device_id', 'device_id') }},
+        {{ identifier_columns('account_id', 'account_id') }},
+        platform,
+        page,
+        product_id,
+        search_query,
+        utm_source,
+        utm_medium,
+        utm_campaign,
+        case
+            when event_type in ('page_view', 'product_view', 'search', 'login', 'add_to_cart', 'checkout') then 'access'
+            when event_type = 'review' then 'participate'
+            when event_type = 'preference_change' then 'customise'
+            when event_type = 'share' then 'connect'
+            when event_type = 'idea_submitted' then 'collaborate'
+        end as behaviour_mode,
+        _partition as source_partition
+    from source
+)
+
+select * from renamed

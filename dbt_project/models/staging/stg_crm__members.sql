@@ -1,0 +1,24 @@
+with source as (
+    select * from {{ source('raw', 'crm_members') }}
+),
+
+renamed as (
+    select
+        member_event_id,
+        occurred_at,
+        event_type,
+        {{ identifier_columns('loyalty_id', 'loyalty_id') }},
+        {{ identifier_columns('account_id', 'account_id') }},
+        {{ identifier_columns('email', 'email') }},
+        {{ identifier_columns('phone', 'phone') }},
+        {{ name_hash('full_name') }} as full_name_hash,
+        city,
+        birth_year,
+        tier,
+        email_opt_in,
+        sms_opt_in,
+        _partition as source_partition
+    from source
+)
+
+select * from renamed

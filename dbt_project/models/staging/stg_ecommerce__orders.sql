@@ -1,0 +1,25 @@
+with source as (
+    select * from {{ source('raw', 'ecommerce_orders') }}
+),
+
+renamed as (
+    select
+        order_id,
+        ordered_at,
+        platform,
+        {{ identifier_columns('account_id', 'account_id') }},
+        {{ identifier_columns('email', 'email') }},
+        {{ identifier_columns('phone', 'phone') }},
+        {{ identifier_columns('device_id', 'device_id') }},
+        {{ name_hash('customer_name') }} as customer_name_hash,
+        shipping_city,
+        amount,
+        items,
+        status,
+        utm_source,
+        {{ identifier_columns('account_id', 'referrer_account_id', 'referrer_account_id') }},
+        _partition as source_partition
+    from source
+)
+
+select * from renamed

@@ -1,0 +1,19 @@
+with source as (
+    select * from {{ source('raw', 'marketing_events') }}
+),
+
+renamed as (
+    select
+        message_event_id,
+        occurred_at,
+        campaign_id,
+        message_channel,
+        event_type,
+        {{ identifier_columns('email', 'email') }},
+        {{ identifier_columns('phone', 'phone') }},
+        {{ identifier_columns('device_id', 'device_id') }},
+        _partition as source_partition
+    from source
+)
+
+select * from renamed

@@ -1,0 +1,21 @@
+with source as (
+    select * from {{ source('raw', 'pos_transactions') }}
+),
+
+renamed as (
+    select
+        transaction_id,
+        store_id,
+        occurred_at,
+        transaction_type,
+        {{ identifier_columns('loyalty_id', 'loyalty_id') }},
+        {{ identifier_columns('phone', 'phone') }},
+        {{ name_hash('customer_name') }} as customer_name_hash,
+        amount,
+        items,
+        payment_method,
+        _partition as source_partition
+    from source
+)
+
+select * from renamed

@@ -1,0 +1,20 @@
+with source as (
+    select * from {{ source('raw', 'privacy_requests') }}
+),
+
+renamed as (
+    select
+        request_id,
+        requested_at,
+        request_type,
+        identifier_type,
+        case identifier_type
+            {%- for kind in ['email', 'phone', 'loyalty_id', 'account_id', 'device_id'] %}
+            when '{{ kind }}' then {{ pseudonymize(normalize_identifier(kind, 'identifier_value')) }}
+            {%- endfor %}
+        end as identifier_hash,
+        _partition as source_partition
+    from source
+)
+
+select * from renamed

@@ -1,0 +1,24 @@
+with source as (
+    select * from {{ source('raw', 'service_tickets') }}
+),
+
+renamed as (
+    select
+        ticket_id,
+        opened_at,
+        contact_channel,
+        category,
+        {{ identifier_columns('phone', 'phone') }},
+        {{ identifier_columns('email', 'email') }},
+        {{ identifier_columns('loyalty_id', 'loyalty_id') }},
+        first_response_at,
+        resolved_at,
+        {{ dbt.datediff('opened_at', 'first_response_at', 'minute') }} as first_response_minutes,
+        {{ dbt.datediff('opened_at', 'resolved_at', 'minute') }} as resolution_minutes,
+        csat,
+        status,
+        _partition as source_partition
+    from source
+)
+
+select * from renamed

@@ -1,0 +1,24 @@
+with source as (
+    select * from {{ source('raw', 'survey_responses') }}
+),
+
+renamed as (
+    select
+        response_id,
+        responded_at,
+        survey_channel,
+        {{ identifier_columns('email', 'email') }},
+        {{ identifier_columns('loyalty_id', 'loyalty_id') }},
+        nps_score,
+        case
+            when nps_score >= 9 then 'promoter'
+            when nps_score >= 7 then 'passive'
+            else 'detractor'
+        end as nps_category,
+        -- Free-text comments may hold personal data: only their presence leaves raw.
+        coalesce(length(trim(comment)) > 0, false) as has_comment,
+        _partition as source_partition
+    from source
+)
+
+select * from renamed

@@ -1,0 +1,280 @@
+"""Identity resolution on DuckDB: connected components of the identifier graph.
+
+Nodes are hashed identifier values (``email:<hmac>``); two nodes are linked when
+one source record carries both. Customers are the connected components,
+computed by min-label propagation with pointer jumping, repeated until no label
+changes (the iteration count is recorded), so chains of any length converge.
+
+Guards against over-merging run before linking: a value that co-occurs with
+more distinct values of a person-level identifier (account, loyalty id, email)
+or with more distinct names than its type's cap allows is held back (a family
+tablet, a shop's own phone number, a recycled number) and recorded with why.
+
+``customer_id`` is stable from run to run: a component keeps the id most of
+its identifiers had last time; when components fuse, the others are logged in
+``identity.merge_log`` with the survivor and the reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import duckdb
+
+PERSON_LEVEL_TYPES = ("account_id", "loyalty_id", "email")
+
+
+@dataclass(frozen=True)
+class IdentityRules:
+    # Max distinct values of one person-level identifier type a value may co-occur with.
+    caps: dict[str, int] = field(
+        default_factory=lambda: {"device_id": 1, "phone": 1, "email": 2, "loyalty_id": 3, "account_id": 3}
+    )
+    # Max distinct (hashed) names a value may be written with.
+    max_names_per_value: int = 2
+    max_iterations: int = 200
+
+
+@dataclass(frozen=True)
+class ResolutionResult:
+    iterations: int
+    identifiers: int
+    edges: int
+    customers: int
+    records_resolved: int
+    records_unresolved: int
+    held_back: int
+    merges: int
+    splits: int
+    new_customers: int
+
+
+def _exists(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    return bool(
+        conn.execute(
+            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?", [schema, table]
+        ).fetchall()[0][0]
+    )
+
+
+def resolve_identities(
+    conn: duckdb.DuckDBPyConnection,
+    rules: IdentityRules | None = None,
+    occurrences: str = "intermediate.int_identifier_occurrences",
+    run_at: datetime | None = None,
+) -> ResolutionResult:
+    rules = rules or IdentityRules()
+    run_at = run_at or datetime.now()
+    conn.execute("create schema if not exists identity")
+    conn.execute(
+        f"""create or replace temp table occ as
+        select source_channel, record_id, identifier_type, identifier_hash,
+               identifier_type || ':' || identifier_hash as node, name_hash, occurred_at
+        from {occurrences}"""
+    )
+
+    # ---- guards
+    caps = " ".join(f"when '{t}' then {c}" for t, c in rules.caps.items())
+    person_types = ", ".join(f"'{t}'" for t in PERSON_LEVEL_TYPES)
+    conn.execute(
+        f"""create or replace temp table held as
+        with co as (
+            select a.node, a.identifier_type, a.identifier_hash, b.identifier_type as other_type,
+                   count(distinct b.node) as n
+            from occ a join occ b on a.source_channel = b.source_channel and a.record_id = b.record_id
+            where b.identifier_type in ({person_types}) and b.identifier_type <> a.identifier_type
+            group by all
+        ),
+        over_cap as (
+            select node, identifier_type, identifier_hash,
+                   identifier_type || ' value joined ' || n || ' distinct ' || other_type || ' values (cap '
+                   || (case identifier_type {caps} end) || ')' as reason
+            from co where n > (case identifier_type {caps} end)
+        ),
+        names as (
+            select node, identifier_type, identifier_hash,
+                   identifier_type || ' value written with ' || count(distinct name_hash) || ' distinct names (cap '
+                   || {rules.max_names_per_value} || ')' as reason
+            from occ where name_hash is not null
+            group by node, identifier_type, identifier_hash having count(distinct name_hash) > {rules.max_names_per_value}
+        )
+        select node, any_value(identifier_type) as identifier_type, any_value(identifier_hash) as identifier_hash,
+               string_agg(reason, '; ' order by reason) as reason
+        from (select * from over_cap union all select * from names)
+        group by node"""
+    )
+    conn.execute("create or replace temp table usable as select * from occ where node not in (select node from held)")
+
+    # ---- edges: every usable identifier of a record links to the record's smallest one
+    conn.execute(
+        """create or replace temp table rec_min as
+        select source_channel, record_id, min(node) as anchor from usable group by all"""
+    )
+    conn.execute(
+        """create or replace temp table edges as
+        select distinct u.node as a, r.anchor as b
+        from usable u join rec_min r using (source_channel, record_id) where u.node <> r.anchor"""
+    )
+    conn.execute(
+        """create or replace table identity.identity_edges as
+        select u.node as identifier_node, r.anchor as linked_to_node, 'shared_record' as rule,
+               u.source_channel, count(*) as records, min(u.occurred_at) as first_seen_at, max(u.occurred_at) as last_seen_at
+        from usable u join rec_min r using (source_channel, record_id)
+        where u.node <> r.anchor
+        group by all"""
+    )
+
+    # ---- connected components: min-label propagation + pointer jumping, to convergence
+    conn.execute("create or replace temp table labels as select distinct node, node as label from usable")
+    conn.execute(
+        "create or replace temp table und as select a as x, b as y from edges union select b as x, a as y from edges"
+    )
+    iterations = 0
+    while True:
+        iterations += 1
+        conn.execute(
+            """create or replace temp table proposed as
+            with m as (
+                select node, min(label) as label from (
+                    select node, label from labels
+                    union all
+                    select e.x as node, l.label from und e join labels l on l.node = e.y
+                ) group by node
+            )
+            select m.node, least(m.label, j.label) as label from m join m as j on j.node = m.label"""
+        )
+        changed = conn.execute(
+            "select count(*) from proposed p join labels l using (node) where p.label <> l.label"
+        ).fetchall()[0][0]
+        conn.execute("create or replace temp table labels as select * from proposed")
+        if changed == 0:
+            break
+        if iterations >= rules.max_iterations:
+            raise RuntimeError(f"identity graph did not converge in {rules.max_iterations} iterations")
+
+    # ---- stable customer ids
+    has_prev = _exists(conn, "identity", "identifier_customers")
+    if not _exists(conn, "identity", "customer_registry"):
+        conn.execute(
+            """create table identity.customer_registry (customer_id VARCHAR primary key, created_at TIMESTAMP,
+            status VARCHAR, merged_into VARCHAR, updated_at TIMESTAMP)"""
+        )
+    if not _exists(conn, "identity", "merge_log"):
+        conn.execute(
+            """create table identity.merge_log (merged_at TIMESTAMP, event VARCHAR, customer_id VARCHAR,
+            survivor_customer_id VARCHAR, reason VARCHAR)"""
+        )
+    prev = "identity.identifier_customers" if has_prev else "(select null::varchar as identifier_node, null::varchar as customer_id where false)"
+    conn.execute(
+        f"""create or replace temp table votes as
+        select l.label, p.customer_id, count(*) as nodes, r.created_at
+        from labels l join {prev} p on p.identifier_node = l.node
+        left join identity.customer_registry r on r.customer_id = p.customer_id
+        group by all"""
+    )
+    # Each component keeps the previous id most of its identifiers had (oldest id on ties);
+    # an id can survive in one component only (a split gives the others new ids).
+    conn.execute(
+        """create or replace temp table survivors as
+        with ranked as (
+            select *, row_number() over (partition by label order by nodes desc, created_at, customer_id) as rank_in_label,
+                      row_number() over (partition by customer_id order by nodes desc, label) as rank_of_id
+            from votes
+        )
+        select label, customer_id from ranked where rank_in_label = 1 and rank_of_id = 1"""
+    )
+    conn.execute(
+        """create or replace temp table component_ids as
+        select c.label, coalesce(s.customer_id, 'C' || substr(sha256(c.label), 1, 16)) as customer_id,
+               s.customer_id is null as is_new
+        from (select distinct label from labels) c left join survivors s using (label)"""
+    )
+    merges = conn.execute(
+        """select count(*) from votes v join component_ids c using (label)
+        where v.customer_id <> c.customer_id and v.customer_id not in (select customer_id from component_ids)"""
+    ).fetchall()[0][0]
+    splits = conn.execute(
+        """select count(*) from component_ids c where is_new
+        and exists (select 1 from votes v where v.label = c.label)"""
+    ).fetchall()[0][0]
+    conn.execute("begin transaction")
+    try:
+        conn.execute(
+            """insert into identity.merge_log
+            select ?, 'merge', v.customer_id, c.customer_id,
+                   'identifiers of both now form one component (' || v.nodes || ' identifiers of the merged customer)'
+            from votes v join component_ids c using (label)
+            where v.customer_id <> c.customer_id and v.customer_id not in (select customer_id from component_ids)
+            union all
+            select ?, 'split', c.customer_id, v.customer_id,
+                   'component separated from its earlier customer (a held-back identifier no longer links it)'
+            from component_ids c join votes v using (label) where c.is_new""",
+            [run_at, run_at],
+        )
+        conn.execute(
+            """update identity.customer_registry r set status = 'merged', merged_into = m.survivor_customer_id, updated_at = ?
+            from (select customer_id, any_value(survivor_customer_id) as survivor_customer_id from identity.merge_log
+                  where event = 'merge' and merged_at = ? group by customer_id) m
+            where r.customer_id = m.customer_id""",
+            [run_at, run_at],
+        )
+        conn.execute(
+            """insert into identity.customer_registry
+            select customer_id, ?, 'active', null, ? from component_ids
+            where customer_id not in (select customer_id from identity.customer_registry)""",
+            [run_at, run_at],
+        )
+        conn.execute(
+            """create or replace table identity.identifier_customers as
+            select l.node as identifier_node, split_part(l.node, ':', 1) as identifier_type,
+                   split_part(l.node, ':', 2) as identifier_hash, c.customer_id
+            from labels l join component_ids c using (label)"""
+        )
+        conn.execute(
+            """create or replace table identity.record_customers as
+            select r.source_channel, r.record_id, ic.customer_id
+            from rec_min r join identity.identifier_customers ic on ic.identifier_node = r.anchor"""
+        )
+        conn.execute(
+            """create or replace table identity.held_back_identifiers as
+            select h.identifier_type, h.identifier_hash, h.reason, count(*) as records
+            from held h join occ o using (node) group by all"""
+        )
+        conn.execute(
+            """create table if not exists identity.resolution_runs (run_at TIMESTAMP, iterations INTEGER,
+            identifiers BIGINT, edges BIGINT, customers BIGINT, records_resolved BIGINT, records_unresolved BIGINT,
+            held_back BIGINT, merges BIGINT, splits BIGINT, new_customers BIGINT)"""
+        )
+        stats = conn.execute(
+            """select (select count(*) from labels), (select count(*) from edges), (select count(*) from component_ids),
+                      (select count(*) from identity.record_customers),
+                      (select count(*) from (select distinct source_channel, record_id from occ))
+                        - (select count(*) from rec_min),
+                      (select count(*) from held),
+                      (select count(*) from component_ids where is_new)"""
+        ).fetchall()[0]
+        result = ResolutionResult(
+            iterations=iterations,
+            identifiers=stats[0],
+            edges=stats[1],
+            customers=stats[2],
+            records_resolved=stats[3],
+            records_unresolved=stats[4],
+            held_back=stats[5],
+            merges=int(merges),
+            splits=int(splits),
+            new_customers=stats[6] - int(splits),
+        )
+        conn.execute(
+            "insert into identity.resolution_runs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [run_at, result.iterations, result.identifiers, result.edges, result.customers, result.records_resolved,
+             result.records_unresolved, result.held_back, result.merges, result.splits, result.new_customers],
+        )
+        conn.execute("commit")
+    except Exception:
+        conn.execute("rollback")
+        raise
+    for table in ("occ", "held", "usable", "rec_min", "edges", "labels", "und", "proposed", "votes", "survivors", "component_ids"):
+        conn.execute(f"drop table if exists {table}")
+    return result

@@ -1,0 +1,1 @@
+"""Pseudonymisation: the keyed hash that replaces personal identifiers past staging."""
