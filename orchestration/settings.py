@@ -19,6 +19,14 @@ def _path(name: str, default: Path) -> Path:
     return Path(value).expanduser().resolve() if value else default
 
 
+def _partition_start(home: Path) -> str:
+    """First daily partition: the environment, else what `clientele run --cdnow` recorded, else 2025-01-01."""
+    if os.environ.get("CLIENTELE_PARTITION_START"):
+        return os.environ["CLIENTELE_PARTITION_START"]
+    recorded = home / "partition_start"
+    return recorded.read_text().strip() if recorded.exists() else "2025-01-01"
+
+
 @dataclass(frozen=True)
 class Settings:
     """Where data lives and how the nightly run behaves."""
@@ -42,7 +50,7 @@ class Settings:
             warehouse_path=_path("CLIENTELE_WAREHOUSE", home / "warehouse" / "clientele.duckdb"),
             serving_dir=_path("CLIENTELE_SERVING_DIR", home / "serving"),
             hash_key_file=_path("CLIENTELE_HASH_KEY_FILE", home / "secrets" / "hash_key"),
-            partition_start=os.environ.get("CLIENTELE_PARTITION_START", "2025-01-01"),
+            partition_start=_partition_start(home),
             timezone=os.environ.get("CLIENTELE_TIMEZONE", "UTC"),
             alert_webhook_url=os.environ.get("CLIENTELE_ALERT_WEBHOOK_URL") or None,
             postgres_url=os.environ.get("CLIENTELE_POSTGRES_URL") or None,

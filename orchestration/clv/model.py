@@ -28,6 +28,7 @@ with warnings.catch_warnings():
 
 SUMMARY_COLUMNS = ("customer_id", "frequency", "recency", "T", "monetary_value")
 DAYS_PER_MONTH = 365.25 / 12
+MAX_LOG_SD = 1.0
 
 
 class ImplausibleFit(RuntimeError):
@@ -246,6 +247,7 @@ def _draw(params: dict[str, float], se: dict[str, float], rng: np.random.Generat
     drawn = {}
     for key, value in params.items():
         sd = se.get(key, 0.0) / value if value > 0 and math.isfinite(se.get(key, 0.0)) else 0.0
+        sd = min(sd, MAX_LOG_SD)  # a poorly identified parameter must not explode the band
         drawn[key] = float(value * math.exp(rng.normal(0.0, sd)))
     if "q" in drawn and drawn["q"] <= 1.0001:
         drawn["q"] = 1.0001

@@ -1,0 +1,32 @@
+"""The BG/NBD and Gamma-Gamma inputs: impossible rows here would silently corrupt every CLV."""
+
+from __future__ import annotations
+
+import great_expectations as gx
+import great_expectations.expectations as gxe
+
+TABLE = "marts.customer_rfm_summary"
+
+
+def build() -> gx.ExpectationSuite:
+    block = {"on_failure": "block"}
+    return gx.ExpectationSuite(
+        name="customer_rfm_summary",
+        expectations=[
+            gxe.ExpectColumnValuesToNotBeNull(column="customer_id", meta=block),
+            gxe.ExpectColumnValuesToBeUnique(column="customer_id", meta=block),
+            gxe.ExpectColumnValuesToNotBeNull(column="frequency", meta=block),
+            gxe.ExpectColumnValuesToBeBetween(column="frequency", min_value=0, meta=block),
+            gxe.ExpectColumnValuesToBeBetween(column="recency", min_value=0, meta=block),
+            gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="T", column_B="recency", or_equal=True, meta=block),
+            gxe.ExpectColumnValuesToBeBetween(
+                column="monetary_value",
+                min_value=0,
+                strict_min=True,
+                row_condition="frequency > 0",
+                condition_parser="pandas",
+                meta=block,
+            ),
+            gxe.ExpectTableRowCountToBeBetween(min_value=1, meta=block),
+        ],
+    )

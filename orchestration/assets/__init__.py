@@ -1,0 +1,1 @@
+"""Assets by layer: ingest, dbt (staging, marts), identity, quality, clv, publish."""

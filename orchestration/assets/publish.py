@@ -1,0 +1,35 @@
+"""Publish: the serving snapshot BI tools read, swapped in only after every gate upstream passed."""
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from orchestration.assets.ingest import WAREHOUSE_POOL
+from orchestration.resources import PlatformPaths
+from orchestration.serving.publish import PUBLISHED_TABLES, current_path, publish
+
+UPSTREAM = [["marts", "customers"], ["marts", "customer_identifiers"], ["marts", "customer_equity"], ["marts", "orders"],
+            ["marts", "customer_rfm_summary"],
+            ["clv", "customer_clv"], ["clv", "clv_model_runs"]]
+
+
+@dg.asset(
+    deps=[dg.AssetKey(k) for k in UPSTREAM],
+    group_name="publish",
+    kinds={"duckdb", "parquet"},
+    owners=["team:data-engineering"],
+    pool=WAREHOUSE_POOL,
+)
+def serving_snapshot(context: dg.AssetExecutionContext, warehouse: DuckDBResource, paths: PlatformPaths) -> dg.MaterializeResult:
+    """The marts as a read-only DuckDB file plus Parquet per mart, swapped in atomically for BI."""
+    with warehouse.get_connection() as conn:
+        published = publish(conn, paths.serving)
+    context.log.info("published version %s to %s", published.version, current_path(paths.serving))
+    return dg.MaterializeResult(
+        metadata={
+            "version": published.version,
+            "serving_file": dg.MetadataValue.path(str(current_path(paths.serving))),
+            "tables": dg.MetadataValue.json(published.row_counts),
+            "dagster/row_count": sum(published.row_counts.values()),
+            "published_tables": len(PUBLISHED_TABLES),
+        }
+    )

@@ -1,0 +1,53 @@
+"""Resources shared by the assets: the DuckDB warehouse, the dbt CLI and the platform's folders."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import dagster as dg
+from dagster_dbt import DbtCliResource, DbtProject
+from dagster_duckdb import DuckDBResource
+
+from orchestration.settings import DBT_PROJECT_DIR
+
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+
+
+def dbt_executable() -> str:
+    """The dbt next to this Python (the venv's), else the one on PATH."""
+    local = Path(sys.executable).parent / "dbt"
+    return str(local) if local.exists() else (shutil.which("dbt") or "dbt")
+
+
+class PlatformPaths(dg.ConfigurableResource):
+    """Folders outside the warehouse: landing files, the serving snapshot, Data Docs, alerts."""
+
+    landing_dir: str
+    serving_dir: str
+    home: str
+
+    @property
+    def landing(self) -> Path:
+        return Path(self.landing_dir)
+
+    @property
+    def serving(self) -> Path:
+        return Path(self.serving_dir)
+
+    @property
+    def data_docs(self) -> Path:
+        return Path(self.home) / "data_docs"
+
+
+def build_resources() -> dict[str, object]:
+    return {
+        "warehouse": DuckDBResource(database=dg.EnvVar("CLIENTELE_WAREHOUSE")),
+        "dbt": DbtCliResource(project_dir=dbt_project, profiles_dir=str(DBT_PROJECT_DIR), dbt_executable=dbt_executable()),
+        "paths": PlatformPaths(
+            landing_dir=dg.EnvVar("CLIENTELE_LANDING_DIR"),
+            serving_dir=dg.EnvVar("CLIENTELE_SERVING_DIR"),
+            home=dg.EnvVar("CLIENTELE_HOME"),
+        ),
+    }

@@ -1,0 +1,53 @@
+"""Sensors: new landing folders request their partitions."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import dagster as dg
+
+from orchestration.ingest.contracts import CHANNELS
+from orchestration.ingest.loader import landing_files
+
+
+def landing_fingerprints(landing_dir: Path) -> dict[str, float]:
+    """'<channel>/<day>' -> newest file mtime, for every day folder that holds files."""
+    found: dict[str, float] = {}
+    for channel in CHANNELS:
+        channel_dir = landing_dir / channel
+        if not channel_dir.is_dir():
+            continue
+        for day in channel_dir.iterdir():
+            files = landing_files(day) if day.is_dir() else []
+            if files:
+                found[f"{channel}/{day.name}"] = max(f.stat().st_mtime for f in files)
+    return found
+
+
+def build_landing_sensor(ingest_job: dg.UnresolvedAssetJobDefinition, partitions_def: dg.PartitionsDefinition) -> dg.SensorDefinition:
+    @dg.sensor(job=ingest_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.STOPPED)
+    def landing_folders(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+        """Requests an ingest run for each day whose landing folders are new or changed."""
+        landing = Path(os.environ.get("CLIENTELE_LANDING_DIR", "data/landing"))
+        seen: dict[str, float] = json.loads(context.cursor) if context.cursor else {}
+        current = landing_fingerprints(landing)
+        changed = {k: v for k, v in current.items() if seen.get(k) != v}
+        valid = set(partitions_def.get_partition_keys())
+        by_day: dict[str, list[str]] = {}
+        for key in changed:
+            channel, day = key.split("/")
+            if day in valid:
+                by_day.setdefault(day, []).append(channel)
+        requests = [
+            dg.RunRequest(
+                run_key=f"{day}:{','.join(sorted(channels))}:{max(current[f'{c}/{day}'] for c in channels)}",
+                partition_key=day,
+                asset_selection=[dg.AssetKey(c) for c in sorted(channels)],
+            )
+            for day, channels in sorted(by_day.items())
+        ]
+        return dg.SensorResult(run_requests=requests, cursor=json.dumps(current))
+
+    return landing_folders

@@ -1,0 +1,104 @@
+"""Publish the marts as an immutable serving snapshot, swapped in atomically.
+
+Each publication writes a new folder ``versions/<version>/`` (a DuckDB file and
+one Parquet file per mart) beside the old ones, and then repoints the symlink
+``current`` with ``os.replace``, which is atomic. Readers open
+``current/clientele.duckdb`` read-only: they never wait on the writer, never
+hold a lock it needs, and see either the old or the new version, whole.
+A refresh killed half-way leaves only an unfinished ``*.tmp`` folder that the
+next publication removes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+# Published name -> warehouse table.
+PUBLISHED_TABLES = {
+    "customers": "marts.customers",
+    "customer_identifiers": "marts.customer_identifiers",
+    "customer_equity": "marts.customer_equity",
+    "orders": "marts.orders",
+    "customer_rfm_summary": "marts.customer_rfm_summary",
+    "customer_clv": "clv.customer_clv",
+    "clv_model_runs": "clv.clv_model_runs",
+}
+SERVING_FILE = "clientele.duckdb"
+
+
+@dataclass(frozen=True)
+class PublishedVersion:
+    version: str
+    path: Path
+    row_counts: dict[str, int]
+
+
+def current_path(serving_dir: Path) -> Path:
+    """What BI tools open (read-only): always a complete version."""
+    return Path(serving_dir) / "current" / SERVING_FILE
+
+
+def publish(conn: duckdb.DuckDBPyConnection, serving_dir: Path, tables: dict[str, str] | None = None, keep: int = 3) -> PublishedVersion:
+    tables = tables or PUBLISHED_TABLES
+    serving_dir = Path(serving_dir)
+    versions = serving_dir / "versions"
+    versions.mkdir(parents=True, exist_ok=True)
+    for stale in versions.glob("*.tmp"):
+        shutil.rmtree(stale, ignore_errors=True)
+    version = datetime.now().strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    staging = versions / f"{version}.tmp"
+    (staging / "parquet").mkdir(parents=True)
+    alias = f"snap_{uuid.uuid4().hex[:8]}"
+    conn.execute(f"attach '{staging / SERVING_FILE}' as {alias}")
+    counts: dict[str, int] = {}
+    try:
+        for name, source in tables.items():
+            conn.execute(f"create table {alias}.main.{name} as select * from {source}")
+            counts[name] = conn.execute(f"select count(*) from {alias}.main.{name}").fetchall()[0][0]
+            conn.execute(f"copy (select * from {alias}.main.{name}) to '{staging / 'parquet' / (name + '.parquet')}' (format parquet)")
+        conn.execute(
+            f"create table {alias}.main.published_version as select ? as version, ? as published_at, ? as row_counts",
+            [version, datetime.now(), json.dumps(counts)],
+        )
+    finally:
+        conn.execute(f"detach {alias}")
+    _fsync_tree(staging)
+    final = versions / version
+    os.rename(staging, final)
+    link_tmp = serving_dir / f".current-{uuid.uuid4().hex[:8]}"
+    os.symlink(Path("versions") / version, link_tmp)
+    os.replace(link_tmp, serving_dir / "current")
+    _fsync_dir(serving_dir)
+    _prune(versions, keep=keep, current=version)
+    return PublishedVersion(version, final / SERVING_FILE, counts)
+
+
+def _fsync_tree(folder: Path) -> None:
+    for path in folder.rglob("*"):
+        if path.is_file():
+            with open(path, "rb") as fh:
+                os.fsync(fh.fileno())
+    _fsync_dir(folder)
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _prune(versions: Path, keep: int, current: str) -> None:
+    done = sorted((p for p in versions.iterdir() if p.is_dir() and not p.name.endswith(".tmp")), key=lambda p: p.name)
+    for old in done[:-keep]:
+        if old.name != current:
+            shutil.rmtree(old, ignore_errors=True)
