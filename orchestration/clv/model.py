@@ -29,6 +29,7 @@ with warnings.catch_warnings():
 SUMMARY_COLUMNS = ("customer_id", "frequency", "recency", "T", "monetary_value")
 DAYS_PER_MONTH = 365.25 / 12
 MAX_LOG_SD = 1.0
+FIT_TOLERANCES = (1e-7, 1e-6, 1e-5)
 
 
 class ImplausibleFit(RuntimeError):
@@ -110,18 +111,24 @@ def _check_params(name: str, params: dict[str, float], cfg: ClvConfig) -> None:
 
 def fit_bgnbd(summary: pd.DataFrame, cfg: ClvConfig, initial_params: dict[str, float] | None = None) -> tuple[BetaGeoFitter, int]:
     rows = compress(summary, ["frequency", "recency", "T"])
-    bgf = BetaGeoFitter(penalizer_coef=cfg.penalizer)
     start = None
     if initial_params:  # lifetimes optimises log-parameters with time scaled by 10 / max(T)
         scale = 10.0 / float(rows["T"].max())
         p = initial_params
         start = np.log([p["r"], p["alpha"] * scale, p["a"], p["b"]])
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            bgf.fit(rows["frequency"], rows["recency"], rows["T"], weights=rows["weight"], initial_params=start)
-    except ConvergenceError as exc:
-        raise ImplausibleFit(f"BG/NBD fit did not converge: {exc}") from exc
+    bgf = BetaGeoFitter(penalizer_coef=cfg.penalizer)
+    last_error: Exception | None = None
+    # scipy reports "precision loss" near the optimum on some data sets; a looser tol confirms the optimum.
+    for tol in FIT_TOLERANCES:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                bgf.fit(rows["frequency"], rows["recency"], rows["T"], weights=rows["weight"], initial_params=start, tol=tol)
+            break
+        except ConvergenceError as exc:
+            last_error = exc
+    else:
+        raise ImplausibleFit(f"BG/NBD fit did not converge at tol {FIT_TOLERANCES}: {str(last_error).strip()}")
     _check_params("BG/NBD", {k: float(v) for k, v in bgf.params_.items()}, cfg)
     return bgf, len(rows)
 
@@ -133,8 +140,7 @@ def fit_gamma_gamma(summary: pd.DataFrame, cfg: ClvConfig) -> tuple[GammaGammaFi
     rows = compress(repeat, ["frequency", "monetary_value"])
     ggf = GammaGammaFitter(penalizer_coef=cfg.penalizer)
     last_error: Exception | None = None
-    # lifetimes reports "precision loss" on large data although the optimum is reached; a looser tol confirms it.
-    for tol in (1e-7, 1e-6, 1e-5):
+    for tol in FIT_TOLERANCES:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -143,7 +149,7 @@ def fit_gamma_gamma(summary: pd.DataFrame, cfg: ClvConfig) -> tuple[GammaGammaFi
         except ConvergenceError as exc:
             last_error = exc
     else:
-        raise ImplausibleFit(f"Gamma-Gamma fit did not converge: {last_error}")
+        raise ImplausibleFit(f"Gamma-Gamma fit did not converge at tol {FIT_TOLERANCES}: {str(last_error).strip()}")
     _check_params("Gamma-Gamma", {k: float(v) for k, v in ggf.params_.items()}, cfg)
     return ggf, len(repeat)
 

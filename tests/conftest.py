@@ -1,0 +1,65 @@
+"""Shared fixtures: a small generated data set and one real pipeline run in a temporary folder."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from orchestration.synthetic.generator import GeneratorConfig, generate
+
+SMALL = GeneratorConfig(customers=1_500, days=150, seed=7)
+
+
+@dataclass
+class PipelineRun:
+    home: Path
+    landing: Path
+    warehouse: Path
+    serving: Path
+    result: object
+    days: list[str]
+
+
+def configure_environment(home: Path) -> dict[str, str]:
+    values = {
+        "CLIENTELE_HOME": str(home),
+        "CLIENTELE_LANDING_DIR": str(home / "landing"),
+        "CLIENTELE_WAREHOUSE": str(home / "warehouse" / "clientele.duckdb"),
+        "CLIENTELE_SERVING_DIR": str(home / "serving"),
+        "CLIENTELE_HASH_KEY_FILE": str(home / "secrets" / "hash_key"),
+        "DAGSTER_HOME": str(home / "dagster_home"),
+    }
+    os.environ.update(values)
+    os.environ.pop("CLIENTELE_HASH_KEY", None)
+    os.environ.pop("CLIENTELE_PARTITION_START", None)
+    return values
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Point every path at a fresh temporary home and write dbt's manifest before definitions load."""
+    from orchestration.cli import _prepare_environment, prepare_dbt
+    from orchestration.settings import Settings
+
+    warnings.filterwarnings("ignore", message=r".*is currently in (beta|preview).*")
+    home = Path(tempfile.mkdtemp(prefix="clientele-tests-"))
+    configure_environment(home)
+    _prepare_environment(Settings.from_env())
+    prepare_dbt()
+
+
+@pytest.fixture(scope="session")
+def pipeline_run() -> PipelineRun:
+    """Generate ~1,500 customers over 150 days and run the nightly job once, for real."""
+    from orchestration.cli import landed_days, run_pipeline
+    from orchestration.settings import Settings
+
+    settings = Settings.from_env()
+    generate(SMALL, settings.landing_dir)
+    days = landed_days(settings.landing_dir)
+    result = run_pipeline(settings, (days[0], days[-1]))
+    return PipelineRun(settings.home, settings.landing_dir, settings.warehouse_path, settings.serving_dir, result, days)
