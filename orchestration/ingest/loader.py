@@ -71,8 +71,8 @@ def ensure_tables(conn: duckdb.DuckDBPyConnection, contract: ChannelContract) ->
 
 
 def source_settings(channel_dir: Path, contract: ChannelContract) -> dict[str, str]:
-    """Per-source settings (``_source.json`` beside the day folders), e.g. {"encoding": "gb18030"}."""
-    settings = {"encoding": contract.default_encoding}
+    """Per-source settings (``_source.json`` beside the day folders), e.g. {"encoding": "gb18030", "delimiter": ";"}."""
+    settings = {"encoding": contract.default_encoding, "delimiter": ","}
     path = channel_dir / "_source.json"
     if path.exists():
         settings.update(json.loads(path.read_text(encoding="utf-8")))
@@ -118,7 +118,7 @@ def load_partition(
             result.empty_files.append(path.name)
             continue
         try:
-            extras |= _stage_file(conn, contract, path, settings["encoding"])
+            extras |= _stage_file(conn, contract, path, settings["encoding"], settings["delimiter"])
         except FileRejected:
             raise
         except (duckdb.IOException, duckdb.InvalidInputException, duckdb.ConversionException, OSError, UnicodeError, EOFError) as exc:
@@ -142,7 +142,9 @@ def _is_empty(path: Path) -> bool:
     return False
 
 
-def _stage_file(conn: duckdb.DuckDBPyConnection, contract: ChannelContract, path: Path, encoding: str) -> set[str]:
+def _stage_file(
+    conn: duckdb.DuckDBPyConnection, contract: ChannelContract, path: Path, encoding: str, delimiter: str = ","
+) -> set[str]:
     """Parse one file into ``_stage`` as one JSON object of strings per record; return its extra columns."""
     fmt = file_format(path)
     source = str(path)
@@ -160,21 +162,22 @@ def _stage_file(conn: duckdb.DuckDBPyConnection, contract: ChannelContract, path
         })
     try:
         if fmt == "csv":
-            header = [r[0] for r in conn.execute(
-                "describe select * from read_csv(?, header=true, all_varchar=true, auto_detect=true)", [str(read_path)]
-            ).fetchall()]
-            columns = [h.lstrip("\ufeff") for h in header]
+            header = _csv_header(read_path, delimiter)
+            columns = [h.lstrip("\ufeff").strip() for h in header]
             _check_required(contract, columns, source)
+            column_types = "{" + ", ".join(f"{_sql_str(h)}: 'VARCHAR'" for h in header) + "}"
             conn.execute(
-                "create or replace temp table _file as select * from read_csv(?, header=true, all_varchar=true, "
+                f"create or replace temp table _file as select * from read_csv(?, header=true, auto_detect=false, "
+                f"columns={column_types}, delim={_sql_str(delimiter)}, quote='\"', escape='\"', "
                 "store_rejects=true, rejects_table='_csv_rejects', rejects_scan='_csv_scans')",
                 [str(read_path)],
             )
             renamed = ", ".join(f"{q(h)} as {q(c)}" for h, c in zip(header, columns, strict=True))
             conn.execute(f"create or replace temp table _file as select rowid as _row, {renamed} from _file")
             conn.execute(
-                "insert into _rejects select ?, line, csv_line, 'malformed_row:' || lower(replace(error_type, ' ', '_')) "
-                "from _csv_rejects",
+                # DuckDB records one reject per broken column; one quarantine row per line.
+                "insert into _rejects select ?, line, any_value(csv_line), 'malformed_row:' || "
+                "string_agg(distinct lower(replace(error_type, ' ', '_')), ',') from _csv_rejects group by line",
                 [path.name],
             )
             conn.execute("drop table if exists _csv_rejects; drop table if exists _csv_scans")
@@ -232,6 +235,19 @@ def _stage_file(conn: duckdb.DuckDBPyConnection, contract: ChannelContract, path
         if tmp is not None:
             tmp.unlink(missing_ok=True)
     return set(columns) - set(contract.column_names)
+
+
+def _csv_header(path: Path, delimiter: str) -> list[str]:
+    """The header row, read by Python's csv module: no sniffing, so a messy file cannot fool it."""
+    import csv
+    import gzip
+
+    opener = gzip.open if path.name.endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8-sig", errors="strict", newline="") as fh:  # type: ignore[operator]
+        header = next(csv.reader(fh, delimiter=delimiter), [])
+    if not header or not any(h.strip() for h in header):
+        raise FileRejected(f"{path}: no header row")
+    return header
 
 
 def _insert_arrow(conn: duckdb.DuckDBPyConnection, table: str, columns: dict[str, list]) -> None:

@@ -1,0 +1,137 @@
+"""Ingest: every kind of bad input is quarantined with a reason or rejects the file, and good rows survive."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from orchestration.ingest.contracts import CONTRACTS
+from orchestration.ingest.loader import FileRejected, load_partition
+
+POS = CONTRACTS["pos_transactions"]
+HEADER = "transaction_id,store_id,occurred_at,transaction_type,loyalty_id,phone,customer_name,amount,items,payment_method\n"
+GOOD = "T1,S001,2026-10-01 10:00:00,sale,L1,,Anne,10.50,1,card\n"
+
+
+def _write(landing: Path, day: str, name: str, content: str | bytes, channel: str = "pos_transactions") -> Path:
+    folder = landing / channel / day
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
+    return path
+
+
+@pytest.fixture
+def conn() -> duckdb.DuckDBPyConnection:
+    return duckdb.connect()
+
+
+def test_each_bad_row_is_quarantined_with_its_reason(tmp_path: Path, conn: duckdb.DuckDBPyConnection) -> None:
+    rows = [
+        GOOD,
+        "T2,S001,2026-10-01 10:00:00,sale,L2,,Bob,twelve,1,card\n",  # wrong type
+        ",S001,2026-10-01 10:00:00,sale,L3,,Cy,1.00,1,card\n",  # missing required id
+        "T4,S001,2026-02-30 10:00:00,sale,L4,,Di,1.00,1,card\n",  # impossible date
+        "T5,S001,2199-01-01 00:00:00,sale,L5,,Ed,1.00,1,card\n",  # far future
+        "T6,S001,2026-10-01 10:00:00,sale,L6,,Flo,-4.00,1,card\n",  # negative
+        "T7,S001,2026-10-01 10:00:00,sale,L7,,Gus,9999999.00,1,card\n",  # absurd
+        "T8,S001,2026-10-01 10:00:00,gift,L8,,Hal,1.00,1,card\n",  # unknown enum
+        "T1,S001,2026-10-01 11:00:00,sale,L1,,Anne,10.50,1,card\n",  # duplicate id in the file
+        'T9,S001,2026-10-01 10:00:00,sale,L9,,"O\'Brien, ""Bob""); DROP TABLE x;-- 🙂",3.00,1,card\n',  # awkward name: good
+        "T10,S001,2026-10-01 10:00:00,sale,L10\n",  # too few columns
+    ]
+    _write(tmp_path, "2026-10-01", "a.csv", HEADER + "".join(rows))
+    load = load_partition(conn, POS, tmp_path, "2026-10-01")
+    assert load.rows_loaded == 2
+    assert load.rows_read == len(rows)
+    reasons = dict(load.quarantined)
+    for expected in ["wrong_type:amount", "missing_required:transaction_id", "wrong_type:occurred_at",
+                     "impossible_date:occurred_at", "below_minimum:amount", "above_maximum:amount",
+                     "unknown_value:transaction_type", "duplicate_key_in_partition:transaction_id",
+                     "malformed_row:missing_columns"]:
+        assert expected in reasons, expected
+    name = conn.execute("select customer_name from raw.pos_transactions where transaction_id = 'T9'").fetchone()[0]
+    assert name == "O'Brien, \"Bob\"); DROP TABLE x;-- 🙂"
+    q = conn.execute("select source_file, source_line, raw_record from quarantine.pos_transactions where reason like 'wrong_type:amount%'").fetchone()
+    assert q[0] == "a.csv" and q[1] == 3 and "twelve" in q[2]
+
+
+def test_reload_replaces_exactly_the_partition(tmp_path: Path, conn: duckdb.DuckDBPyConnection) -> None:
+    _write(tmp_path, "2026-10-01", "a.csv", HEADER + GOOD)
+    _write(tmp_path, "2026-10-02", "a.csv", HEADER + GOOD.replace("T1", "T2").replace("10-01", "10-02"))
+    load_partition(conn, POS, tmp_path, "2026-10-01")
+    load_partition(conn, POS, tmp_path, "2026-10-02")
+    before = conn.execute("select * exclude (_loaded_at) from raw.pos_transactions order by 1").fetchall()
+    load_partition(conn, POS, tmp_path, "2026-10-01")
+    after = conn.execute("select * exclude (_loaded_at) from raw.pos_transactions order by 1").fetchall()
+    assert before == after and len(after) == 2
+
+
+def test_duplicate_id_across_days_is_quarantined(tmp_path: Path, conn: duckdb.DuckDBPyConnection) -> None:
+    _write(tmp_path, "2026-10-01", "a.csv", HEADER + GOOD)
+    _write(tmp_path, "2026-10-02", "a.csv", HEADER + GOOD)
+    load_partition(conn, POS, tmp_path, "2026-10-01")
+    load = load_partition(conn, POS, tmp_path, "2026-10-02")
+    assert load.rows_loaded == 0
+    assert "duplicate_key_other_partition:transaction_id" in load.quarantined
+
+
+def test_missing_required_column_rejects_file_and_keeps_old_load(tmp_path: Path, conn: duckdb.DuckDBPyConnection) -> None:
+    _write(tmp_path, "2026-10-01", "a.csv", HEADER + GOOD)
+    load_partition(conn, POS, tmp_path, "2026-10-01")
+    _write(tmp_path, "2026-10-01", "b.csv", "transaction_id,store_id,occurred_at\nT5,S1,2026-10-01 09:00:00\n")
+    with pytest.raises(FileRejected, match=r"b\.csv.*'transaction_type'"):
+        load_partition(conn, POS, tmp_path, "2026-10-01")
+    assert conn.execute("select count(*) from raw.pos_transactions").fetchone()[0] == 1
+
+
+def test_corrupt_gzip_fails_the_partition_clearly(tmp_path: Path, conn: duckdb.DuckDBPyConnection) -> None:
+    data = gzip.compress((HEADER + GOOD * 50).encode())
+    _write(tmp_path, "2026-10-01", "a.csv.gz", data[: len(data) // 2])
+    with pytest.raises(FileRejected, match=r"a\.csv\.gz"):
+        load_partition(conn, POS, tmp_path, "2026-10-01")
+
+
+def test_empty_file_and_extra_columns(tmp_path: Path, conn: duckdb.DuckDBPyConnection) -> None:
+    _write(tmp_path, "2026-10-01", "empty.csv", "")
+    _write(tmp_path, "2026-10-01", "a.csv", HEADER.strip() + ",till_operator\n" + GOOD.strip() + ",Zoe\n")
+    load = load_partition(conn, POS, tmp_path, "2026-10-01")
+    assert load.empty_files == ["empty.csv"]
+    assert load.rows_loaded == 1 and load.extra_columns == ["till_operator"]
+    extra = conn.execute("select _extra->>'$.till_operator' from raw.pos_transactions").fetchone()[0]
+    assert extra == "Zoe"
+
+
+def test_bom_crlf_and_gbk(tmp_path: Path, conn: duckdb.DuckDBPyConnection) -> None:
+    contract = CONTRACTS["crm_members"]
+    header = "member_event_id,occurred_at,event_type,loyalty_id,email,full_name,address\r\n"
+    rows = "M1,2026-10-01 08:00:00,sign_up,L1,a@b.cn,张伟,北京市朝阳区建国路1号\r\n"
+    bad = "M2,2026-10-01 08:00:00,sign_up,L2,c@d.cn,".encode("gbk") + b"\xff\xfe\r\n"
+    folder = tmp_path / "crm_members"
+    folder.mkdir()
+    (folder / "_source.json").write_text('{"encoding": "gbk"}')
+    _write(tmp_path, "2026-10-01", "m.csv", "\ufeff".encode("gbk") if False else header.encode("gbk") + rows.encode("gbk") + bad, "crm_members")
+    load = load_partition(conn, contract, tmp_path, "2026-10-01")
+    assert load.rows_loaded == 1
+    assert load.quarantined["invalid_encoding:gbk"] == 1
+    assert conn.execute("select full_name from raw.crm_members").fetchone()[0] == "张伟"
+    pos_bom = "\ufeff" + HEADER.replace("\n", "\r\n") + GOOD.replace("\n", "\r\n")
+    _write(tmp_path, "2026-10-03", "bom.csv", pos_bom)
+    assert load_partition(conn, POS, tmp_path, "2026-10-03").rows_loaded == 1
+
+
+def test_jsonl_with_broken_line(tmp_path: Path, conn: duckdb.DuckDBPyConnection) -> None:
+    contract = CONTRACTS["survey_responses"]
+    text = (
+        '{"response_id": "R1", "responded_at": "2026-10-01 10:00:00", "nps_score": 9, "email": "x@y.com"}\n'
+        '{"response_id": "R2", "responded_at": "2026-10-01 10:00:00", "nps_sc\n'
+        '{"response_id": "R3", "responded_at": "2026-10-01 11:00:00", "nps_score": 11}\n'
+    )
+    _write(tmp_path, "2026-10-01", "s.jsonl.gz", gzip.compress(text.encode()), "survey_responses")
+    load = load_partition(conn, contract, tmp_path, "2026-10-01")
+    assert load.rows_loaded == 1
+    assert load.quarantined["invalid_json"] == 1
+    assert load.quarantined["above_maximum:nps_score"] == 1
