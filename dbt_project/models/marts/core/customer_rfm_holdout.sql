@@ -40,7 +40,7 @@ calibration as (
 ),
 
 calibration_spend as (
-    select d.customer_id, avg(cast(d.day_amount as {{ dbt.type_float() }})) as monetary_value
+    select d.customer_id, avg(cast(d.day_amount as {{ type_double() }})) as monetary_value
     from purchase_days as d
     inner join calibration as c on c.customer_id = d.customer_id
     cross join bounds as b
@@ -49,22 +49,26 @@ calibration_spend as (
 ),
 
 holdout as (
-    select d.customer_id, count(*) as purchase_days, avg(cast(d.day_amount as {{ dbt.type_float() }})) as monetary_value
-    from purchase_days as d
+    {#- Like lifetimes: purchase days are counted, but spend is the mean per order, not per day. -#}
+    select
+        o.customer_id,
+        count(distinct o.order_date) as purchase_days,
+        avg(cast(o.amount as {{ type_double() }})) as monetary_value
+    from orders as o
     cross join bounds as b
-    where d.order_date > b.calibration_end
-    group by d.customer_id
+    where o.order_date > b.calibration_end and o.order_date <= b.observation_end
+    group by o.customer_id
 )
 
 select
     c.customer_id,
     c.purchase_days - 1 as frequency_cal,
-    cast({{ dbt.datediff('c.first_purchase_date', 'c.last_purchase_date', 'day') }} as {{ dbt.type_float() }}) / {{ unit }} as recency_cal,
-    cast({{ dbt.datediff('c.first_purchase_date', 'b.calibration_end', 'day') }} as {{ dbt.type_float() }}) / {{ unit }} as T_cal,
+    cast({{ dbt.datediff('c.first_purchase_date', 'c.last_purchase_date', 'day') }} as {{ type_double() }}) / {{ unit }} as recency_cal,
+    cast({{ dbt.datediff('c.first_purchase_date', 'b.calibration_end', 'day') }} as {{ type_double() }}) / {{ unit }} as T_cal,
     coalesce(s.monetary_value, 0) as monetary_value_cal,
     coalesce(h.purchase_days, 0) as frequency_holdout,
     coalesce(h.monetary_value, 0) as monetary_value_holdout,
-    cast({{ dbt.datediff('b.calibration_end', 'b.observation_end', 'day') }} as {{ dbt.type_float() }}) / {{ unit }} as duration_holdout,
+    cast({{ dbt.datediff('b.calibration_end', 'b.observation_end', 'day') }} as {{ type_double() }}) / {{ unit }} as duration_holdout,
     b.calibration_end,
     b.observation_end
 from calibration as c

@@ -34,7 +34,7 @@ per_customer as (
 ),
 
 repeat_spend as (
-    select d.customer_id, avg(cast(d.day_amount as {{ dbt.type_float() }})) as monetary_value
+    select d.customer_id, avg(cast(d.day_amount as {{ type_double() }})) as monetary_value
     from purchase_days as d
     inner join per_customer as p on p.customer_id = d.customer_id and d.order_date > p.first_purchase_date
     group by d.customer_id
@@ -43,8 +43,8 @@ repeat_spend as (
 select
     p.customer_id,
     p.purchase_days - 1 as frequency,
-    cast({{ dbt.datediff('p.first_purchase_date', 'p.last_purchase_date', 'day') }} as {{ dbt.type_float() }}) / {{ unit }} as recency,
-    cast({{ dbt.datediff('p.first_purchase_date', 'c.cutoff_date', 'day') }} as {{ dbt.type_float() }}) / {{ unit }} as T,
+    cast({{ dbt.datediff('p.first_purchase_date', 'p.last_purchase_date', 'day') }} as {{ type_double() }}) / {{ unit }} as recency,
+    cast({{ dbt.datediff('p.first_purchase_date', 'c.cutoff_date', 'day') }} as {{ type_double() }}) / {{ unit }} as T,
     coalesce(r.monetary_value, 0) as monetary_value,
     p.first_purchase_date,
     p.last_purchase_date,

@@ -75,7 +75,7 @@ nps as (
 ),
 
 csat as (
-    select rc.customer_id, avg(cast(t.csat as {{ dbt.type_float() }})) as avg_csat, count(*) as service_tickets
+    select rc.customer_id, avg(cast(t.csat as {{ type_double() }})) as avg_csat, count(*) as service_tickets
     from {{ ref('stg_service__tickets') }} as t
     inner join record_customers as rc on rc.source_channel = 'service_tickets' and rc.record_id = t.ticket_id
     group by rc.customer_id
