@@ -35,6 +35,7 @@ def configure_environment(home: Path) -> dict[str, str]:
         "DAGSTER_HOME": str(home / "dagster_home"),
     }
     os.environ.update(values)
+    (home / "dagster_home").mkdir(parents=True, exist_ok=True)
     os.environ.pop("CLIENTELE_HASH_KEY", None)
     os.environ.pop("CLIENTELE_PARTITION_START", None)
     return values
