@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import metadata
 
@@ -109,28 +110,38 @@ def _check_params(name: str, params: dict[str, float], cfg: ClvConfig) -> None:
             raise ImplausibleFit(f"{name} parameter {key}={value!r} is not a plausible positive finite value")
 
 
-def fit_bgnbd(summary: pd.DataFrame, cfg: ClvConfig, initial_params: dict[str, float] | None = None) -> tuple[BetaGeoFitter, int]:
-    rows = compress(summary, ["frequency", "recency", "T"])
+def _fit_with_retries(name: str, fit_once: Callable[[float], object]) -> None:
+    """Fit, retrying at looser tolerances: scipy reports "precision loss" near the optimum on some data sets."""
+    last_error: Exception | None = None
+    for tol in FIT_TOLERANCES:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                fit_once(tol)
+            return
+        except ConvergenceError as exc:
+            last_error = exc
+    raise ImplausibleFit(f"{name} fit did not converge at tol {FIT_TOLERANCES}: {str(last_error).strip()}")
+
+
+def fit_bgnbd(
+    rows: pd.DataFrame, cfg: ClvConfig, initial_params: dict[str, float] | None = None
+) -> BetaGeoFitter:
+    """Fit BG/NBD on distinct (frequency, recency, T) rows with a ``weight`` column (see ``compress``)."""
     start = None
     if initial_params:  # lifetimes optimises log-parameters with time scaled by 10 / max(T)
         scale = 10.0 / float(rows["T"].max())
         p = initial_params
         start = np.log([p["r"], p["alpha"] * scale, p["a"], p["b"]])
     bgf = BetaGeoFitter(penalizer_coef=cfg.penalizer)
-    last_error: Exception | None = None
-    # scipy reports "precision loss" near the optimum on some data sets; a looser tol confirms the optimum.
-    for tol in FIT_TOLERANCES:
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                bgf.fit(rows["frequency"], rows["recency"], rows["T"], weights=rows["weight"], initial_params=start, tol=tol)
-            break
-        except ConvergenceError as exc:
-            last_error = exc
-    else:
-        raise ImplausibleFit(f"BG/NBD fit did not converge at tol {FIT_TOLERANCES}: {str(last_error).strip()}")
-    _check_params("BG/NBD", {k: float(v) for k, v in bgf.params_.items()}, cfg)
-    return bgf, len(rows)
+    _fit_with_retries(
+        "BG/NBD",
+        lambda tol: bgf.fit(
+            rows["frequency"], rows["recency"], rows["T"], weights=rows["weight"], initial_params=start, tol=tol
+        ),
+    )
+    _check_params("BG/NBD", _params(bgf), cfg)
+    return bgf
 
 
 def fit_gamma_gamma(summary: pd.DataFrame, cfg: ClvConfig) -> tuple[GammaGammaFitter, int]:
@@ -139,33 +150,31 @@ def fit_gamma_gamma(summary: pd.DataFrame, cfg: ClvConfig) -> tuple[GammaGammaFi
         raise ImplausibleFit(f"Gamma-Gamma needs repeat buyers; only {len(repeat)} found")
     rows = compress(repeat, ["frequency", "monetary_value"])
     ggf = GammaGammaFitter(penalizer_coef=cfg.penalizer)
-    last_error: Exception | None = None
-    for tol in FIT_TOLERANCES:
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                ggf.fit(rows["frequency"], rows["monetary_value"], weights=rows["weight"], tol=tol)
-            break
-        except ConvergenceError as exc:
-            last_error = exc
-    else:
-        raise ImplausibleFit(f"Gamma-Gamma fit did not converge at tol {FIT_TOLERANCES}: {str(last_error).strip()}")
-    _check_params("Gamma-Gamma", {k: float(v) for k, v in ggf.params_.items()}, cfg)
+    _fit_with_retries(
+        "Gamma-Gamma", lambda tol: ggf.fit(rows["frequency"], rows["monetary_value"], weights=rows["weight"], tol=tol)
+    )
+    _check_params("Gamma-Gamma", _params(ggf), cfg)
     return ggf, len(repeat)
+
+
+def _params(fitter: BetaGeoFitter | GammaGammaFitter) -> dict[str, float]:
+    return {str(k): float(v) for k, v in fitter.params_.items()}
 
 
 def fit(summary: pd.DataFrame, cfg: ClvConfig, initial_params: dict[str, float] | None = None) -> tuple[ClvFit, BetaGeoFitter, GammaGammaFitter]:
     check_summary(summary)
-    bgf, distinct = fit_bgnbd(summary, cfg, initial_params)
+    rows = compress(summary, ["frequency", "recency", "T"])
+    bgf = fit_bgnbd(rows, cfg, initial_params)
     ggf, repeat_buyers = fit_gamma_gamma(summary, cfg)
+    bgnbd = _params(bgf)
     result = ClvFit(
-        bgnbd={k: float(v) for k, v in bgf.params_.items()},
+        bgnbd=bgnbd,
         bgnbd_se=_standard_errors(bgf),
-        gamma_gamma={k: float(v) for k, v in ggf.params_.items()},
+        gamma_gamma=_params(ggf),
         gamma_gamma_se=_standard_errors(ggf),
-        bgnbd_log_likelihood=bgnbd_log_likelihood({k: float(v) for k, v in bgf.params_.items()}, summary),
+        bgnbd_log_likelihood=bgnbd_log_likelihood(bgnbd, rows),
         customers=len(summary),
-        distinct_rows=distinct,
+        distinct_rows=len(rows),
         repeat_buyers=repeat_buyers,
         config=cfg,
         library_versions={p: metadata.version(p) for p in ("lifetimes", "numpy", "scipy", "pandas")},
@@ -173,9 +182,8 @@ def fit(summary: pd.DataFrame, cfg: ClvConfig, initial_params: dict[str, float] 
     return result, bgf, ggf
 
 
-def bgnbd_log_likelihood(params: dict[str, float], summary: pd.DataFrame) -> float:
-    """Total BG/NBD log-likelihood in the data's own time unit (paper eq. 6; CDNOW weeks: -9582.4)."""
-    rows = compress(summary, ["frequency", "recency", "T"])
+def bgnbd_log_likelihood(params: dict[str, float], rows: pd.DataFrame) -> float:
+    """Total BG/NBD log-likelihood of weighted distinct rows, in the data's own time unit (paper eq. 6; CDNOW weeks: -9582.4)."""
     log_params = np.log([params["r"], params["alpha"], params["a"], params["b"]])
     mean_nll = BetaGeoFitter._negative_log_likelihood(
         log_params, rows["frequency"].to_numpy(), rows["recency"].to_numpy(), rows["T"].to_numpy(),
@@ -265,7 +273,7 @@ def holdout_metrics(holdout: pd.DataFrame, cfg: ClvConfig) -> dict[str, float]:
     cal = holdout.rename(columns={"frequency_cal": "frequency", "recency_cal": "recency", "T_cal": "T"})
     if cal.empty:
         return {}
-    bgf, _ = fit_bgnbd(cal, cfg)
+    bgf = fit_bgnbd(compress(cal, ["frequency", "recency", "T"]), cfg)
     duration = cal["duration_holdout"].to_numpy(dtype=float)
     predicted = np.asarray(
         bgf.conditional_expected_number_of_purchases_up_to_time(duration, cal["frequency"], cal["recency"], cal["T"]),
