@@ -50,14 +50,6 @@ class ResolutionResult:
     new_customers: int
 
 
-def _exists(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return bool(
-        conn.execute(
-            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?", [schema, table]
-        ).fetchall()[0][0]
-    )
-
-
 def resolve_identities(
     conn: duckdb.DuckDBPyConnection,
     rules: IdentityRules | None = None,
@@ -112,17 +104,16 @@ def resolve_identities(
         select source_channel, record_id, min(node) as anchor from usable group by all"""
     )
     conn.execute(
-        """create or replace temp table edges as
-        select distinct u.node as a, r.anchor as b
-        from usable u join rec_min r using (source_channel, record_id) where u.node <> r.anchor"""
-    )
-    conn.execute(
         """create or replace table identity.identity_edges as
         select u.node as identifier_node, r.anchor as linked_to_node, 'shared_record' as rule,
                u.source_channel, count(*) as records, min(u.occurred_at) as first_seen_at, max(u.occurred_at) as last_seen_at
         from usable u join rec_min r using (source_channel, record_id)
         where u.node <> r.anchor
         group by all"""
+    )
+    conn.execute(
+        "create or replace temp table edges as "
+        "select distinct identifier_node as a, linked_to_node as b from identity.identity_edges"
     )
 
     # ---- connected components: min-label propagation + pointer jumping, to convergence
@@ -154,22 +145,18 @@ def resolve_identities(
             raise RuntimeError(f"identity graph did not converge in {rules.max_iterations} iterations")
 
     # ---- stable customer ids
-    has_prev = _exists(conn, "identity", "identifier_customers")
-    if not _exists(conn, "identity", "customer_registry"):
-        conn.execute(
-            """create table identity.customer_registry (customer_id VARCHAR primary key, created_at TIMESTAMP,
-            status VARCHAR, merged_into VARCHAR, updated_at TIMESTAMP)"""
-        )
-    if not _exists(conn, "identity", "merge_log"):
-        conn.execute(
-            """create table identity.merge_log (merged_at TIMESTAMP, event VARCHAR, customer_id VARCHAR,
-            survivor_customer_id VARCHAR, reason VARCHAR)"""
-        )
-    prev = "identity.identifier_customers" if has_prev else "(select null::varchar as identifier_node, null::varchar as customer_id where false)"
     conn.execute(
-        f"""create or replace temp table votes as
+        """create table if not exists identity.customer_registry (customer_id VARCHAR primary key,
+        created_at TIMESTAMP, status VARCHAR, merged_into VARCHAR, updated_at TIMESTAMP);
+        create table if not exists identity.merge_log (merged_at TIMESTAMP, event VARCHAR, customer_id VARCHAR,
+        survivor_customer_id VARCHAR, reason VARCHAR);
+        create table if not exists identity.identifier_customers (identifier_node VARCHAR, identifier_type VARCHAR,
+        identifier_hash VARCHAR, customer_id VARCHAR)"""
+    )
+    conn.execute(
+        """create or replace temp table votes as
         select l.label, p.customer_id, count(*) as nodes, r.created_at
-        from labels l join {prev} p on p.identifier_node = l.node
+        from labels l join identity.identifier_customers p on p.identifier_node = l.node
         left join identity.customer_registry r on r.customer_id = p.customer_id
         group by all"""
     )
@@ -190,14 +177,6 @@ def resolve_identities(
                s.customer_id is null as is_new
         from (select distinct label from labels) c left join survivors s using (label)"""
     )
-    merges = conn.execute(
-        """select count(*) from votes v join component_ids c using (label)
-        where v.customer_id <> c.customer_id and v.customer_id not in (select customer_id from component_ids)"""
-    ).fetchall()[0][0]
-    splits = conn.execute(
-        """select count(*) from component_ids c where is_new
-        and exists (select 1 from votes v where v.label = c.label)"""
-    ).fetchall()[0][0]
     conn.execute("begin transaction")
     try:
         conn.execute(
@@ -246,6 +225,11 @@ def resolve_identities(
             identifiers BIGINT, edges BIGINT, customers BIGINT, records_resolved BIGINT, records_unresolved BIGINT,
             held_back BIGINT, merges BIGINT, splits BIGINT, new_customers BIGINT)"""
         )
+        merges, splits = conn.execute(
+            "select count(*) filter (where event = 'merge'), count(distinct customer_id) filter (where event = 'split') "
+            "from identity.merge_log where merged_at = ?",
+            [run_at],
+        ).fetchall()[0]
         stats = conn.execute(
             """select (select count(*) from labels), (select count(*) from edges), (select count(*) from component_ids),
                       (select count(*) from identity.record_customers),
