@@ -681,8 +681,8 @@ def _write_daily(frame: pd.DataFrame, folder: Path, channel: str, chunk: int) ->
         elif fmt.startswith("jsonl"):
             text = part.to_json(orient="records", lines=True, force_ascii=False, date_format="iso")
             if fmt.endswith(".gz"):
-                with gzip.open(path, "wt", encoding="utf-8") as fh:
-                    fh.write(text)
+                # mtime=0: the gzip header would otherwise carry the write time and break byte-for-byte determinism.
+                path.write_bytes(gzip.compress(text.encode("utf-8"), mtime=0))
             else:
                 path.write_text(text, encoding="utf-8")
         else:
