@@ -11,7 +11,7 @@ import time
 from datetime import date
 from pathlib import Path
 
-from orchestration.settings import DBT_PROJECT_DIR, PROJECT_ROOT, Settings
+from orchestration.settings import DBT_PROJECT_DIR, PROJECT_ROOT, Settings, partition_start_file
 
 NIGHTLY_JOB = "nightly_refresh"
 
@@ -20,7 +20,6 @@ def _prepare_environment(settings: Settings) -> None:
     from orchestration.privacy.keys import create_key_file
 
     settings.export_to_environment()
-    os.environ["CLIENTELE_HOME"] = str(settings.home)
     settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
     settings.serving_dir.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT / ".dagster_home"))
@@ -96,7 +95,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         os.environ["CLIENTELE_PARTITION_START"] = "1997-01-01"
         settings = Settings.from_env()
         settings.home.mkdir(parents=True, exist_ok=True)
-        (settings.home / "partition_start").write_text("1997-01-01\n")
+        partition_start_file(settings.home).write_text("1997-01-01\n")
     _prepare_environment(settings)
     if args.cdnow:
         from orchestration.ingest.cdnow import import_cdnow
@@ -104,8 +103,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         import_cdnow(settings.landing_dir)
         print(f"landing: the CDNOW transaction log (lifetimes' CDNOW_master.txt) in {settings.landing_dir}")
     elif args.regenerate or not landed_days(settings.landing_dir):
-        if (settings.home / "partition_start").exists():
-            (settings.home / "partition_start").unlink()
+        partition_start_file(settings.home).unlink(missing_ok=True)
         cmd_generate(argparse.Namespace(customers=args.customers, days=365, seed=42, bad_rows=0.0, end=None,
                                         out=str(settings.landing_dir)))
     else:
@@ -117,7 +115,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     print("preparing dbt (dbt parse) ...")
     prepare_dbt()
     print(f"running {NIGHTLY_JOB} for {len(days)} days ({days[0]} .. {days[-1]}) ...")
-    result = run_pipeline(Settings.from_env(), (days[0], days[-1]))
+    result = run_pipeline(settings, (days[0], days[-1]))
     print_summary(settings, result, time.perf_counter() - started)
     return 0 if result.success else 1
 

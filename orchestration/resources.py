@@ -12,6 +12,9 @@ from dagster_duckdb import DuckDBResource
 
 from orchestration.settings import DBT_PROJECT_DIR
 
+# Every asset that writes the DuckDB warehouse runs in this pool: one writer at a time.
+WAREHOUSE_POOL = "duckdb_warehouse"
+
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
 
@@ -22,11 +25,10 @@ def dbt_executable() -> str:
 
 
 class PlatformPaths(dg.ConfigurableResource):
-    """Folders outside the warehouse: landing files, the serving snapshot, Data Docs, alerts."""
+    """Folders outside the warehouse: landing files and the serving snapshot."""
 
     landing_dir: str
     serving_dir: str
-    home: str
 
     @property
     def landing(self) -> Path:
@@ -36,11 +38,6 @@ class PlatformPaths(dg.ConfigurableResource):
     def serving(self) -> Path:
         return Path(self.serving_dir)
 
-    @property
-    def data_docs(self) -> Path:
-        return Path(self.home) / "data_docs"
-
-
 def build_resources() -> dict[str, object]:
     return {
         "warehouse": DuckDBResource(database=dg.EnvVar("CLIENTELE_WAREHOUSE")),
@@ -48,6 +45,5 @@ def build_resources() -> dict[str, object]:
         "paths": PlatformPaths(
             landing_dir=dg.EnvVar("CLIENTELE_LANDING_DIR"),
             serving_dir=dg.EnvVar("CLIENTELE_SERVING_DIR"),
-            home=dg.EnvVar("CLIENTELE_HOME"),
         ),
     }

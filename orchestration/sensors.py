@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import dagster as dg
 
 from orchestration.ingest.contracts import CHANNELS
 from orchestration.ingest.loader import landing_files
+from orchestration.settings import Settings
 
 
 def landing_fingerprints(landing_dir: Path) -> dict[str, float]:
@@ -30,7 +30,7 @@ def build_landing_sensor(ingest_job: dg.UnresolvedAssetJobDefinition, partitions
     @dg.sensor(job=ingest_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.STOPPED)
     def landing_folders(context: dg.SensorEvaluationContext) -> dg.SensorResult:
         """Requests an ingest run for each day whose landing folders are new or changed."""
-        landing = Path(os.environ.get("CLIENTELE_LANDING_DIR", "data/landing"))
+        landing = Settings.from_env().landing_dir
         seen: dict[str, float] = json.loads(context.cursor) if context.cursor else {}
         current = landing_fingerprints(landing)
         changed = {k: v for k, v in current.items() if seen.get(k) != v}

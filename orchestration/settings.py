@@ -19,11 +19,16 @@ def _path(name: str, default: Path) -> Path:
     return Path(value).expanduser().resolve() if value else default
 
 
+def partition_start_file(home: Path) -> Path:
+    """Where `clientele run --cdnow` records that partitions start in 1997, so `make ui` agrees."""
+    return home / "partition_start"
+
+
 def _partition_start(home: Path) -> str:
-    """First daily partition: the environment, else what `clientele run --cdnow` recorded, else 2025-01-01."""
+    """First daily partition: the environment, else the recorded value, else 2025-01-01."""
     if os.environ.get("CLIENTELE_PARTITION_START"):
         return os.environ["CLIENTELE_PARTITION_START"]
-    recorded = home / "partition_start"
+    recorded = partition_start_file(home)
     return recorded.read_text().strip() if recorded.exists() else "2025-01-01"
 
 
@@ -38,8 +43,6 @@ class Settings:
     hash_key_file: Path
     partition_start: str
     timezone: str
-    alert_webhook_url: str | None
-    postgres_url: str | None
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -52,25 +55,11 @@ class Settings:
             hash_key_file=_path("CLIENTELE_HASH_KEY_FILE", home / "secrets" / "hash_key"),
             partition_start=_partition_start(home),
             timezone=os.environ.get("CLIENTELE_TIMEZONE", "UTC"),
-            alert_webhook_url=os.environ.get("CLIENTELE_ALERT_WEBHOOK_URL") or None,
-            postgres_url=os.environ.get("CLIENTELE_POSTGRES_URL") or None,
         )
-
-    @property
-    def ground_truth_dir(self) -> Path:
-        """Written by the generator beside the landing data; never read by the pipeline."""
-        return self.landing_dir.parent / "ground_truth"
-
-    @property
-    def data_docs_dir(self) -> Path:
-        return self.home / "data_docs"
-
-    @property
-    def alerts_log(self) -> Path:
-        return self.home / "alerts.log"
 
     def export_to_environment(self) -> None:
         """Make the resolved paths visible to dbt and subprocesses (one source for both)."""
+        os.environ["CLIENTELE_HOME"] = str(self.home)
         os.environ["CLIENTELE_WAREHOUSE"] = str(self.warehouse_path)
         os.environ["CLIENTELE_LANDING_DIR"] = str(self.landing_dir)
         os.environ["CLIENTELE_SERVING_DIR"] = str(self.serving_dir)

@@ -7,8 +7,8 @@ import dagster as dg
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
-from orchestration.assets.ingest import WAREHOUSE_POOL
 from orchestration.clv.model import ClvConfig, fit, holdout_metrics, score
+from orchestration.resources import WAREHOUSE_POOL
 
 
 class ClvSettings(dg.Config):
@@ -71,12 +71,8 @@ def customer_lifetime_value(context: dg.AssetExecutionContext, config: ClvSettin
         conn.register("scores_df", scores)
         conn.execute("create or replace table clv.customer_clv as select * from scores_df")
         conn.register("run_df", run)
-        if conn.execute(
-            "select count(*) from information_schema.tables where table_schema = 'clv' and table_name = 'clv_model_runs'"
-        ).fetchall()[0][0]:
-            conn.execute("insert into clv.clv_model_runs by name select * from run_df")
-        else:
-            conn.execute("create table clv.clv_model_runs as select * from run_df")
+        conn.execute("create table if not exists clv.clv_model_runs as select * from run_df limit 0")
+        conn.execute("insert into clv.clv_model_runs by name select * from run_df")
     context.log.info("BG/NBD %s, Gamma-Gamma %s, holdout %s", model.bgnbd, model.gamma_gamma, metrics)
     yield dg.MaterializeResult(
         asset_key=["clv", "customer_clv"],

@@ -2,6 +2,7 @@
 
 staging (and the identity graph's input) -> identity resolution -> core marts
 (orders, RFM summary) -> CLV -> customer marts (profile, equity).
+Each step runs `dbt build` (models and their tests) on one tag.
 """
 
 from collections.abc import Iterator, Mapping
@@ -10,8 +11,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
-from orchestration.assets.ingest import WAREHOUSE_POOL
-from orchestration.resources import dbt_project
+from orchestration.resources import WAREHOUSE_POOL, dbt_project
 
 GROUP_BY_FOLDER = {"staging": "staging", "intermediate": "identity", "marts": "marts"}
 
@@ -32,44 +32,26 @@ class ClienteleTranslator(DagsterDbtTranslator):
         )
 
 
-translator = ClienteleTranslator()
+def build_dbt_step(name: str, tag: str, description: str) -> dg.AssetsDefinition:
+    def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
+        yield from dbt.cli(["build"], context=context).stream()
+
+    _build.__doc__ = description  # the op's description in the UI
+    return dbt_assets(
+        manifest=dbt_project.manifest_path,
+        select=f"tag:{tag}",
+        name=name,
+        dagster_dbt_translator=ClienteleTranslator(),
+        pool=WAREHOUSE_POOL,
+    )(_build)
 
 
-def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
-    yield from dbt.cli(["build"], context=context).stream()
-
-
-@dbt_assets(
-    manifest=dbt_project.manifest_path,
-    select="tag:before_identity",
-    name="dbt_staging",
-    dagster_dbt_translator=translator,
-    pool=WAREHOUSE_POOL,
+dbt_staging = build_dbt_step(
+    "dbt_staging", "before_identity", "Staging models (typed, normalised, pseudonymised) and the identity graph's input."
 )
-def dbt_staging(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
-    """Staging models (typed, normalised, pseudonymised) and the identity graph's input."""
-    yield from _build(context, dbt)
-
-
-@dbt_assets(
-    manifest=dbt_project.manifest_path,
-    select="tag:after_identity",
-    name="dbt_core_marts",
-    dagster_dbt_translator=translator,
-    pool=WAREHOUSE_POOL,
+dbt_core_marts = build_dbt_step(
+    "dbt_core_marts", "after_identity", "Orders stitched to customers, the RFM summary and its calibration/holdout split."
 )
-def dbt_core_marts(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
-    """Orders stitched to customers, the RFM summary and its calibration/holdout split."""
-    yield from _build(context, dbt)
-
-
-@dbt_assets(
-    manifest=dbt_project.manifest_path,
-    select="tag:after_clv",
-    name="dbt_customer_marts",
-    dagster_dbt_translator=translator,
-    pool=WAREHOUSE_POOL,
+dbt_customer_marts = build_dbt_step(
+    "dbt_customer_marts", "after_clv", "The unified customer profile, its identifiers and customer equity."
 )
-def dbt_customer_marts(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
-    """The unified customer profile, its identifiers and customer equity."""
-    yield from _build(context, dbt)

@@ -3,8 +3,8 @@
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from orchestration.assets.ingest import WAREHOUSE_POOL
 from orchestration.identity.resolve import resolve_identities
+from orchestration.resources import WAREHOUSE_POOL
 
 IDENTITY_TABLES = {
     "record_customers": "One row per source record with a usable identifier: its customer_id.",

@@ -7,9 +7,7 @@ from dagster_duckdb import DuckDBResource
 
 from orchestration.ingest.contracts import CONTRACTS, ChannelContract
 from orchestration.ingest.loader import PartitionLoad, load_partition
-from orchestration.resources import PlatformPaths
-
-WAREHOUSE_POOL = "duckdb_warehouse"
+from orchestration.resources import WAREHOUSE_POOL, PlatformPaths
 
 
 def _preview(conn, contract: ChannelContract, partition: str) -> str:  # noqa: ANN001

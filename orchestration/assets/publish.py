@@ -3,8 +3,7 @@
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from orchestration.assets.ingest import WAREHOUSE_POOL
-from orchestration.resources import PlatformPaths
+from orchestration.resources import WAREHOUSE_POOL, PlatformPaths
 from orchestration.serving.publish import PUBLISHED_TABLES, current_path, publish
 
 UPSTREAM = [["marts", "customers"], ["marts", "customer_identifiers"], ["marts", "customer_equity"], ["marts", "orders"],
