@@ -12,6 +12,8 @@ Columns the contract does not know are kept as JSON in ``_extra``.
 
 from __future__ import annotations
 
+import csv
+import gzip
 import json
 import os
 import tempfile
@@ -21,6 +23,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from orchestration.ingest.contracts import (
     EARLIEST_TIMESTAMP,
@@ -119,8 +122,6 @@ def load_partition(
             continue
         try:
             extras |= _stage_file(conn, contract, path, settings["encoding"], settings["delimiter"])
-        except FileRejected:
-            raise
         except (duckdb.IOException, duckdb.InvalidInputException, duckdb.ConversionException, OSError, UnicodeError, EOFError) as exc:
             raise FileRejected(f"{path}: cannot be read ({type(exc).__name__}: {exc})") from exc
     result.extra_columns = sorted(extras)
@@ -132,8 +133,6 @@ def _is_empty(path: Path) -> bool:
     if path.stat().st_size == 0:
         return True
     if path.name.endswith(".gz"):
-        import gzip
-
         try:
             with gzip.open(path, "rb") as fh:
                 return not fh.read(1)
@@ -237,13 +236,14 @@ def _stage_file(
     return set(columns) - set(contract.column_names)
 
 
+def _open(path: Path, mode: str, **kwargs: object):  # noqa: ANN202
+    """Open a landing file, decompressing ``*.gz`` transparently."""
+    return (gzip.open if path.name.endswith(".gz") else open)(path, mode, **kwargs)  # type: ignore[operator]
+
+
 def _csv_header(path: Path, delimiter: str) -> list[str]:
     """The header row, read by Python's csv module: no sniffing, so a messy file cannot fool it."""
-    import csv
-    import gzip
-
-    opener = gzip.open if path.name.endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8-sig", errors="strict", newline="") as fh:  # type: ignore[operator]
+    with _open(path, "rt", encoding="utf-8-sig", errors="strict", newline="") as fh:
         header = next(csv.reader(fh, delimiter=delimiter), [])
     if not header or not any(h.strip() for h in header):
         raise FileRejected(f"{path}: no header row")
@@ -251,8 +251,6 @@ def _csv_header(path: Path, delimiter: str) -> list[str]:
 
 
 def _insert_arrow(conn: duckdb.DuckDBPyConnection, table: str, columns: dict[str, list]) -> None:
-    import pyarrow as pa
-
     if not next(iter(columns.values())):
         return
     conn.register("_arrow_rows", pa.table(columns))
@@ -267,13 +265,10 @@ def _transcode(path: Path, encoding: str) -> tuple[Path, list[int], list[tuple[i
     returned (line number, escaped content) for quarantine; ``line_map`` maps each
     output line to its line in the original file.
     """
-    import gzip
-
-    opener = gzip.open if path.name.endswith(".gz") else open
     fd, name = tempfile.mkstemp(suffix=".utf8" + ("".join(path.suffixes).replace(".gz", "") or ".txt"))
     line_map: list[int] = []
     bad: list[tuple[int, str]] = []
-    with os.fdopen(fd, "w", encoding="utf-8", newline="") as out, opener(path, "rb") as src:  # type: ignore[operator]
+    with os.fdopen(fd, "w", encoding="utf-8", newline="") as out, _open(path, "rb") as src:
         for number, raw in enumerate(src, start=1):
             try:
                 text = raw.decode(encoding)
