@@ -5,7 +5,6 @@
     clv_holdout_days days up to the cut-off.
 -#}
 {%- set unit = var('clv_time_unit_days') -%}
-{%- set cutoff = var('clv_cutoff_date') -%}
 with orders as (
     select customer_id, order_date, amount
     from {{ ref('orders') }}
@@ -14,8 +13,8 @@ with orders as (
 
 bounds as (
     select
-        {% if cutoff %}cast('{{ cutoff }}' as date){% else %}max(order_date){% endif %} as observation_end,
-        {{ dbt.dateadd('day', -1 * var('clv_holdout_days'), (("cast('" ~ cutoff ~ "' as date)") if cutoff else 'max(order_date)')) }} as calibration_end
+        {{ clv_observation_end() }} as observation_end,
+        {{ dbt.dateadd('day', -1 * var('clv_holdout_days'), clv_observation_end()) }} as calibration_end
     from orders
 ),
 

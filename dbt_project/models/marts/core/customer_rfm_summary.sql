@@ -7,7 +7,6 @@
     monetary_value = mean spend per repeat purchase day (0 for one-time buyers).
 -#}
 {%- set unit = var('clv_time_unit_days') -%}
-{%- set cutoff = var('clv_cutoff_date') -%}
 with orders as (
     select customer_id, order_date, amount
     from {{ ref('orders') }}
@@ -15,7 +14,7 @@ with orders as (
 ),
 
 cutoff as (
-    select {% if cutoff %}cast('{{ cutoff }}' as date){% else %}max(order_date){% endif %} as cutoff_date
+    select {{ clv_observation_end() }} as cutoff_date
     from orders
 ),
 
