@@ -113,7 +113,7 @@ def test_bom_crlf_and_gbk(tmp_path: Path, conn: duckdb.DuckDBPyConnection) -> No
     folder = tmp_path / "crm_members"
     folder.mkdir()
     (folder / "_source.json").write_text('{"encoding": "gbk"}')
-    _write(tmp_path, "2026-10-01", "m.csv", "\ufeff".encode("gbk") if False else header.encode("gbk") + rows.encode("gbk") + bad, "crm_members")
+    _write(tmp_path, "2026-10-01", "m.csv", header.encode("gbk") + rows.encode("gbk") + bad, "crm_members")
     load = load_partition(conn, contract, tmp_path, "2026-10-01")
     assert load.rows_loaded == 1
     assert load.quarantined["invalid_encoding:gbk"] == 1
