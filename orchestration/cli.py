@@ -69,7 +69,7 @@ def cmd_import_cdnow(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_pipeline(settings: Settings, partition_range: tuple[str, str]):  # noqa: ANN201
+def run_pipeline(settings: Settings, partition_range: tuple[str, str], log_level: str = "INFO"):  # noqa: ANN201
     """Materialise every asset once for the landed days, in-process, recorded in DAGSTER_HOME."""
     import dagster as dg
 
@@ -80,6 +80,7 @@ def run_pipeline(settings: Settings, partition_range: tuple[str, str]):  # noqa:
     instance = dg.DagsterInstance.get()
     return job.execute_in_process(
         instance=instance,
+        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
         tags={
             "dagster/asset_partition_range_start": partition_range[0],
             "dagster/asset_partition_range_end": partition_range[1],
@@ -171,6 +172,26 @@ def cmd_ui(args: argparse.Namespace) -> int:
     )
 
 
+def cmd_accuracy(args: argparse.Namespace) -> int:
+    import duckdb
+
+    from orchestration.identity.accuracy import measure_accuracy
+
+    settings = Settings.from_env()
+    truth = Path(args.truth) if args.truth else settings.landing_dir.parent / "ground_truth" / "records" / "*.parquet"
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
+        accuracy = measure_accuracy(conn, truth)
+        with_anonymous = measure_accuracy(conn, truth, anonymous_types=())
+    print(f"identity resolution in {settings.warehouse_path} against {truth}")
+    print("records with a person-level identifier (email, phone, loyalty or account id):")
+    print(accuracy.report())
+    print("every record with an identifier, anonymous device activity included:")
+    print(with_anonymous.report())
+    ok = accuracy.precision >= args.min_precision and accuracy.recall >= args.min_recall
+    print(f"targets: precision >= {args.min_precision:.1%}, recall >= {args.min_recall:.1%}: {'met' if ok else 'MISSED'}")
+    return 0 if ok else 1
+
+
 def cmd_contracts(args: argparse.Namespace) -> int:
     from orchestration.ingest.contracts import contract_markdown
 
@@ -204,6 +225,12 @@ def main(argv: list[str] | None = None) -> int:
     ui = sub.add_parser("ui", help="start the Dagster UI (dagster dev) on 127.0.0.1")
     ui.add_argument("--port", type=int, default=3000)
     ui.set_defaults(func=cmd_ui)
+
+    acc = sub.add_parser("accuracy", help="score identity resolution against the generator's ground truth")
+    acc.add_argument("--truth", help="Parquet file or glob of (channel, record_id, person_id); default: the demo's")
+    acc.add_argument("--min-precision", type=float, default=0.995)
+    acc.add_argument("--min-recall", type=float, default=0.99)
+    acc.set_defaults(func=cmd_accuracy)
 
     con = sub.add_parser("contracts", help="print the channel contracts as Markdown")
     con.set_defaults(func=cmd_contracts)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import dagster as dg
 
 from orchestration.definitions import build_definitions
@@ -51,3 +53,31 @@ def test_rfm_gate_is_a_blocking_check() -> None:
 
 def test_landing_sensor_is_registered() -> None:
     assert _defs().resolve_sensor_def("landing_folders") is not None
+
+
+def test_landing_sensor_requests_new_and_changed_days_once(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("CLIENTELE_LANDING_DIR", str(tmp_path))
+    sensor = _defs().resolve_sensor_def("landing_folders")
+    for channel, day in [("pos_transactions", "2026-10-01"), ("crm_members", "2026-10-01"), ("pos_transactions", "2026-10-02")]:
+        (tmp_path / channel / day).mkdir(parents=True)
+        (tmp_path / channel / day / "part-0.csv").write_text("transaction_id\nT1\n")
+    (tmp_path / "pos_transactions" / "2026-10-03").mkdir()  # an empty folder is not a delivery yet
+
+    with dg.instance_for_test() as instance:
+        first = sensor(dg.build_sensor_context(instance=instance))
+        requested = {(r.partition_key, tuple(k.to_user_string() for k in r.asset_selection)) for r in first.run_requests}
+        assert requested == {
+            ("2026-10-01", ("crm_members", "pos_transactions")),
+            ("2026-10-02", ("pos_transactions",)),
+        }
+
+        again = sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor))
+        assert again.run_requests == []
+
+        changed = tmp_path / "crm_members" / "2026-10-01" / "part-1.csv"
+        changed.write_text("member_event_id\nM1\n")
+        os.utime(changed, (2_000_000_000, 2_000_000_000))
+        third = sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor))
+        assert [(r.partition_key, [k.to_user_string() for k in r.asset_selection]) for r in third.run_requests] == [
+            ("2026-10-01", ["crm_members"])
+        ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import duckdb
 
+from orchestration.identity.accuracy import measure_accuracy
 from orchestration.identity.resolve import resolve_identities
 
 OCCURRENCES = [
@@ -68,3 +69,28 @@ def test_a_new_link_merges_and_is_logged() -> None:
     assert log == [("merge", other, older)]
     status = conn.execute("select status, merged_into from identity.customer_registry where customer_id = ?", [other]).fetchone()
     assert status == ("merged", older)
+
+
+def test_accuracy_counts_pairs_against_a_known_truth(tmp_path) -> None:
+    """Resolution joined r1-r4 and r6 (person A) and kept r5 (person B) apart; r7-r9 stay unresolved."""
+    conn = _conn(OCCURRENCES)
+    resolve_identities(conn, occurrences="occ_input")
+    truth = {"r1": "A", "r2": "A", "r3": "A", "r4": "A", "r6": "A", "r5": "B", "r7": "C", "r8": "C", "r9": "D"}
+    channels = {r: c for c, r, *_ in OCCURRENCES}
+    conn.execute("create table truth (channel varchar, record_id varchar, person_id varchar)")
+    conn.executemany("insert into truth values (?, ?, ?)", [(channels[r], r, p) for r, p in truth.items()])
+    conn.execute(f"copy truth to '{tmp_path / 'truth.parquet'}' (format parquet)")
+
+    scored = measure_accuracy(conn, tmp_path / "truth.parquet", occurrences="occ_input")
+    # A's 5 records form 10 true pairs, all found; C's two walk-ins (r7, r8) form a pair nobody could find.
+    assert (scored.true_pairs, scored.predicted_pairs, scored.correct_pairs) == (11, 10, 10)
+    assert scored.precision == 1.0 and scored.recall == 10 / 11
+    assert scored.records_unresolved == 3 and scored.under_merged_persons == 1 and scored.over_merged_customers == 0
+    # The shop phone is shared evidence, so an unguarded resolver could join r7 and r8 (and r9, wrongly).
+    assert scored.recall_ceiling == 1.0
+
+    # Merging the two people by hand is caught as over-merging.
+    conn.execute("update identity.record_customers set customer_id = 'X'")
+    merged = measure_accuracy(conn, tmp_path / "truth.parquet", occurrences="occ_input")
+    assert merged.over_merged_customers == 1 and merged.over_merged_persons == 2
+    assert merged.predicted_pairs == 15 and merged.correct_pairs == 10

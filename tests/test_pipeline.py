@@ -5,6 +5,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
+from orchestration.identity.accuracy import measure_accuracy
 from orchestration.ingest.contracts import CHANNELS
 from orchestration.serving.publish import PUBLISHED_TABLES, current_path
 
@@ -70,3 +71,12 @@ def test_no_raw_email_or_phone_outside_raw(pipeline_run) -> None:  # noqa: ANN00
                     [list(values)],
                 ).fetchone()[0]
                 assert found == 0, f"raw personal data in {schema}.{table}.{col}"
+
+
+def test_identity_resolution_meets_its_accuracy_targets(pipeline_run) -> None:  # noqa: ANN001
+    truth = pipeline_run.landing.parent / "ground_truth" / "records" / "*.parquet"
+    with duckdb.connect(str(pipeline_run.warehouse), read_only=True) as conn:
+        accuracy = measure_accuracy(conn, truth)
+    assert accuracy.records_scored > 10_000
+    assert accuracy.precision >= 0.995, accuracy.report()
+    assert accuracy.recall >= 0.99, accuracy.report()

@@ -50,6 +50,40 @@ class ResolutionResult:
     new_customers: int
 
 
+def connected_components(conn: duckdb.DuckDBPyConnection, nodes: str, edges: str, max_iterations: int = 200) -> int:
+    """Label every node of ``nodes(node)`` with the smallest node of its component in temp table ``labels``.
+
+    Min-label propagation over the undirected ``edges(a, b)`` plus pointer jumping,
+    repeated until no label changes; returns the number of iterations.
+    """
+    conn.execute(f"create or replace temp table labels as select node, node as label from {nodes}")
+    conn.execute(f"create or replace temp table und as select a as x, b as y from {edges} union select b, a from {edges}")
+    iterations = 0
+    while True:
+        iterations += 1
+        conn.execute(
+            """create or replace temp table proposed as
+            with m as (
+                select node, min(label) as label from (
+                    select node, label from labels
+                    union all
+                    select e.x as node, l.label from und e join labels l on l.node = e.y
+                ) group by node
+            )
+            select m.node, least(m.label, j.label) as label from m join m as j on j.node = m.label"""
+        )
+        changed = conn.execute(
+            "select count(*) from proposed p join labels l using (node) where p.label <> l.label"
+        ).fetchall()[0][0]
+        conn.execute("create or replace temp table labels as select * from proposed")
+        if changed == 0:
+            break
+        if iterations >= max_iterations:
+            raise RuntimeError(f"identity graph did not converge in {max_iterations} iterations")
+    conn.execute("drop table if exists und; drop table if exists proposed")
+    return iterations
+
+
 def resolve_identities(
     conn: duckdb.DuckDBPyConnection,
     rules: IdentityRules | None = None,
@@ -116,33 +150,9 @@ def resolve_identities(
         "select distinct identifier_node as a, linked_to_node as b from identity.identity_edges"
     )
 
-    # ---- connected components: min-label propagation + pointer jumping, to convergence
-    conn.execute("create or replace temp table labels as select distinct node, node as label from usable")
-    conn.execute(
-        "create or replace temp table und as select a as x, b as y from edges union select b as x, a as y from edges"
-    )
-    iterations = 0
-    while True:
-        iterations += 1
-        conn.execute(
-            """create or replace temp table proposed as
-            with m as (
-                select node, min(label) as label from (
-                    select node, label from labels
-                    union all
-                    select e.x as node, l.label from und e join labels l on l.node = e.y
-                ) group by node
-            )
-            select m.node, least(m.label, j.label) as label from m join m as j on j.node = m.label"""
-        )
-        changed = conn.execute(
-            "select count(*) from proposed p join labels l using (node) where p.label <> l.label"
-        ).fetchall()[0][0]
-        conn.execute("create or replace temp table labels as select * from proposed")
-        if changed == 0:
-            break
-        if iterations >= rules.max_iterations:
-            raise RuntimeError(f"identity graph did not converge in {rules.max_iterations} iterations")
+    # ---- connected components
+    conn.execute("create or replace temp table component_nodes as select distinct node from usable")
+    iterations = connected_components(conn, "component_nodes", "edges", rules.max_iterations)
 
     # ---- stable customer ids
     conn.execute(
@@ -259,6 +269,6 @@ def resolve_identities(
     except Exception:
         conn.execute("rollback")
         raise
-    for table in ("occ", "held", "usable", "rec_min", "edges", "labels", "und", "proposed", "votes", "survivors", "component_ids"):
+    for table in ("occ", "held", "usable", "rec_min", "edges", "component_nodes", "labels", "votes", "survivors", "component_ids"):
         conn.execute(f"drop table if exists {table}")
     return result

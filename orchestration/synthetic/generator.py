@@ -379,7 +379,7 @@ def _channels(rng: np.random.Generator, cfg: GeneratorConfig, people: pd.DataFra
     frames["crm_members"] = _crm(rng, cfg, people, chunk)
     frames["service_tickets"] = _service(rng, cfg, purchases, people, chunk)
     frames["survey_responses"] = _surveys(rng, cfg, purchases, people, chunk)
-    frames["marketing_events"] = _marketing(rng, cfg, people, chunk)
+    frames["marketing_events"] = _marketing(rng, cfg, people, frames["ecommerce_orders"], chunk)
     frames["privacy_requests"] = _privacy(rng, cfg, people, chunk)
     return frames
 
@@ -547,7 +547,8 @@ def _service(rng: np.random.Generator, cfg: GeneratorConfig, purchases: pd.DataF
 def _surveys(rng: np.random.Generator, cfg: GeneratorConfig, purchases: pd.DataFrame, people: pd.DataFrame, chunk: int) -> pd.DataFrame:
     s = purchases.sample(frac=0.08, random_state=int(rng.integers(1 << 31))).reset_index(drop=True)
     p = people.loc[s["row"]].reset_index(drop=True)
-    p = p[p["email"].notna() | p["loyalty_id"].notna()].reset_index(drop=True)
+    # Invitations go to contacts the business holds (members and online customers).
+    p = p[(p["member"] | p["online"]) & (p["email"].notna() | p["loyalty_id"].notna())].reset_index(drop=True)
     s = s.loc[: len(p) - 1].reset_index(drop=True) if len(p) else s.iloc[:0]
     n = len(p)
     score = rng.choice(np.arange(11), n, p=[0.02, 0.02, 0.03, 0.03, 0.04, 0.06, 0.08, 0.12, 0.2, 0.2, 0.2])
@@ -565,8 +566,18 @@ def _surveys(rng: np.random.Generator, cfg: GeneratorConfig, purchases: pd.DataF
     )
 
 
-def _marketing(rng: np.random.Generator, cfg: GeneratorConfig, people: pd.DataFrame, chunk: int) -> pd.DataFrame:
-    audience = people[(people["email"].notna() & people["email_opt_in"]) | (people["phone"].notna() & people["sms_opt_in"])]
+def _marketing(
+    rng: np.random.Generator, cfg: GeneratorConfig, people: pd.DataFrame, orders: pd.DataFrame, chunk: int
+) -> pd.DataFrame:
+    # The business messages only contacts it holds: members' details, and what online orders carried.
+    ordered = orders[~orders["order_id"].str.endswith("-C")]
+    email_known = people["member"] | people["person_id"].isin(ordered.loc[ordered["email"].notna(), "_person_id"])
+    phone_known = people["member"] | people["person_id"].isin(ordered.loc[ordered["phone"].notna(), "_person_id"])
+    people = people.assign(
+        email=people["email"].where(email_known & people["email_opt_in"], None),
+        phone=people["phone"].where(phone_known & people["sms_opt_in"], None),
+    )
+    audience = people[people["email"].notna() | people["phone"].notna()]
     parts = []
     for c, day in enumerate(range(10, cfg.days, 30)):
         reached = audience[(audience["born"] - 15 < day) & (rng.random(len(audience)) < 0.8)]
@@ -574,7 +585,7 @@ def _marketing(rng: np.random.Generator, cfg: GeneratorConfig, people: pd.DataFr
             continue
         n = len(reached)
         chan = np.where(reached["email"].notna() & reached["email_opt_in"], "email", "sms")
-        chan = np.where((chan == "email") & (rng.random(n) < 0.1), "push", chan)
+        chan = np.where((chan == "email") & reached["online"].to_numpy() & (rng.random(n) < 0.1), "push", chan)
         opened = rng.random(n) < 0.3
         clicked = opened & (rng.random(n) < 0.25)
         unsub = rng.random(n) < 0.004

@@ -1,0 +1,150 @@
+"""How well the resolved customers match a known truth (the generator's, or a labelled test set).
+
+Pairwise over source records: two records are a true pair when the same person
+produced them and a predicted pair when resolution gave them the same customer.
+Precision = correct predicted pairs / predicted pairs; recall = correct
+predicted pairs / true pairs. Pair counts come from the person x customer
+contingency table (sum of n choose 2), so nothing quadratic is materialised.
+
+Scored are the records that carry a person-level identifier (email, phone,
+loyalty or account id), the same rule that makes someone a customer: a device
+seen only before login is anonymous activity, stitched later by touchpoints. A scored record that resolution left without a customer (all its
+identifiers held back, say) counts as a singleton: it costs recall.
+
+The recall ceiling tells the resolver's losses from the data's: it links each
+person's records through the identifiers they share, with no guards, which is
+the best any exact-match resolver can do with the evidence in the records.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import duckdb
+
+from orchestration.identity.resolve import connected_components
+
+
+@dataclass(frozen=True)
+class ResolutionAccuracy:
+    records_scored: int
+    records_unresolved: int
+    persons: int
+    customers: int
+    true_pairs: int
+    predicted_pairs: int
+    correct_pairs: int
+    over_merged_customers: int
+    over_merged_persons: int
+    under_merged_persons: int
+    evidence_pairs: int
+
+    @property
+    def precision(self) -> float:
+        return self.correct_pairs / self.predicted_pairs if self.predicted_pairs else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.correct_pairs / self.true_pairs if self.true_pairs else 1.0
+
+    @property
+    def recall_ceiling(self) -> float:
+        return self.evidence_pairs / self.true_pairs if self.true_pairs else 1.0
+
+    def as_dict(self) -> dict[str, float | int]:
+        return {**asdict(self), "precision": self.precision, "recall": self.recall, "recall_ceiling": self.recall_ceiling}
+
+    def report(self) -> str:
+        return "\n".join(
+            [
+                f"records scored       {self.records_scored:>12,} ({self.records_unresolved:,} left unresolved)",
+                f"persons / customers  {self.persons:>12,} / {self.customers:,}",
+                f"pairwise precision   {self.precision:>12.4%}  ({self.correct_pairs:,} of {self.predicted_pairs:,} pairs)",
+                f"pairwise recall      {self.recall:>12.4%}  ({self.correct_pairs:,} of {self.true_pairs:,} pairs)",
+                f"recall ceiling       {self.recall_ceiling:>12.4%}  (records linked by shared identifiers alone)",
+                f"over-merged          {self.over_merged_customers:>12,} customers holding "
+                f"{self.over_merged_persons:,} persons",
+                f"under-merged         {self.under_merged_persons:>12,} persons split over 2+ customers",
+            ]
+        )
+
+
+def measure_accuracy(
+    conn: duckdb.DuckDBPyConnection,
+    truth_records: str | Path,
+    occurrences: str = "intermediate.int_identifier_occurrences",
+    record_customers: str = "identity.record_customers",
+    anonymous_types: tuple[str, ...] = ("device_id",),
+) -> ResolutionAccuracy:
+    """Compare ``record_customers`` with a truth file set of (channel, record_id, person_id) rows.
+
+    ``truth_records`` is a Parquet file or glob (the generator writes
+    ``ground_truth/records/*.parquet``). Records whose only identifiers are of
+    ``anonymous_types`` (a device before login) are not scored, matching who
+    counts as a customer; pass ``()`` to score every record with an identifier.
+    """
+    anonymous = ", ".join(f"'{t}'" for t in anonymous_types) or "''"
+    conn.execute(
+        f"""create or replace temp table accuracy_truth as
+        select distinct channel as source_channel, cast(record_id as varchar) as record_id, person_id
+        from read_parquet('{Path(truth_records).as_posix()}');
+        create or replace temp table accuracy_scored as
+        select t.* from accuracy_truth t
+        where exists (select 1 from {occurrences} o
+                      where o.source_channel = t.source_channel and o.record_id = t.record_id
+                        and o.identifier_type not in ({anonymous}));
+        create or replace temp table accuracy_cells as
+        select t.person_id,
+               coalesce(rc.customer_id, 'unresolved:' || t.source_channel || ':' || t.record_id) as customer_id,
+               rc.customer_id is null as unresolved,
+               count(*) as n
+        from accuracy_scored t
+        left join {record_customers} rc using (source_channel, record_id)
+        group by all"""
+    )
+    row = conn.execute(
+        """with persons as (select person_id, sum(n) as n, count(*) as customers from accuracy_cells group by all),
+               customers as (select customer_id, sum(n) as n, count(*) as persons from accuracy_cells group by all)
+        select (select sum(n) from accuracy_cells),
+               (select coalesce(sum(n), 0) from accuracy_cells where unresolved),
+               (select count(*) from persons),
+               (select count(*) from customers where not customer_id like 'unresolved:%'),
+               (select coalesce(sum(n * (n - 1) // 2), 0) from persons),
+               (select coalesce(sum(n * (n - 1) // 2), 0) from customers),
+               (select coalesce(sum(n * (n - 1) // 2), 0) from accuracy_cells),
+               (select count(*) from customers where persons > 1),
+               (select coalesce(sum(persons), 0) from customers where persons > 1),
+               (select count(*) from persons where customers > 1)"""
+    ).fetchall()[0]
+    evidence_pairs = _evidence_pairs(conn, occurrences)
+    conn.execute("drop table accuracy_cells; drop table accuracy_scored; drop table accuracy_truth")
+    return ResolutionAccuracy(*(int(v or 0) for v in row), evidence_pairs=evidence_pairs)
+
+
+def _evidence_pairs(conn: duckdb.DuckDBPyConnection, occurrences: str) -> int:
+    """Scored true pairs reachable through identifiers shared within each person's own records (any record)."""
+    conn.execute(
+        f"""create or replace temp table evidence_occ as
+        select t.person_id, o.source_channel, o.record_id,
+               t.person_id || '|' || o.identifier_type || ':' || o.identifier_hash as node
+        from {occurrences} o join accuracy_truth t using (source_channel, record_id);
+        create or replace temp table evidence_anchor as
+        select person_id, source_channel, record_id, min(node) as anchor from evidence_occ group by all;
+        create or replace temp table evidence_nodes as select distinct node from evidence_occ;
+        create or replace temp table evidence_edges as
+        select distinct o.node as a, r.anchor as b from evidence_occ o join evidence_anchor r
+        using (person_id, source_channel, record_id) where o.node <> r.anchor"""
+    )
+    connected_components(conn, "evidence_nodes", "evidence_edges")
+    pairs = conn.execute(
+        """select coalesce(sum(n * (n - 1) // 2), 0) from (
+            select r.person_id, l.label, count(*) as n
+            from evidence_anchor r
+            join accuracy_scored s using (person_id, source_channel, record_id)
+            join labels l on l.node = r.anchor
+            group by all)"""
+    ).fetchall()[0][0]
+    for table in ("evidence_occ", "evidence_anchor", "evidence_nodes", "evidence_edges", "labels"):
+        conn.execute(f"drop table {table}")
+    return int(pairs)
