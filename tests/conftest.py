@@ -36,6 +36,7 @@ def configure_environment(home: Path) -> dict[str, str]:
     }
     os.environ.update(values)
     (home / "dagster_home").mkdir(parents=True, exist_ok=True)
+    (home / "dagster_home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     os.environ.pop("CLIENTELE_HASH_KEY", None)
     os.environ.pop("CLIENTELE_PARTITION_START", None)
     return values

@@ -4,11 +4,12 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from orchestration.resources import WAREHOUSE_POOL, PlatformPaths
-from orchestration.serving.publish import PUBLISHED_TABLES, current_path, publish
+from orchestration.serving.publish import PUBLISHED_TABLES, current_path, last_published_at, publish
 
 UPSTREAM = [["marts", "customers"], ["marts", "customer_identifiers"], ["marts", "customer_equity"], ["marts", "orders"],
             ["marts", "customer_rfm_summary"],
-            ["clv", "customer_clv"], ["clv", "clv_model_runs"]]
+            ["clv", "customer_clv"], ["clv", "clv_model_runs"], ["privacy", "erasure_log"]]
+KEPT_VERSIONS = 3
 
 
 @dg.asset(
@@ -20,8 +21,14 @@ UPSTREAM = [["marts", "customers"], ["marts", "customer_identifiers"], ["marts",
 )
 def serving_snapshot(context: dg.AssetExecutionContext, warehouse: DuckDBResource, paths: PlatformPaths) -> dg.MaterializeResult:
     """The marts as a read-only DuckDB file plus Parquet per mart, swapped in atomically for BI."""
+    previous = last_published_at(paths.serving)
     with warehouse.get_connection() as conn:
-        published = publish(conn, paths.serving)
+        erased_since, = conn.execute(
+            "select count(*) from privacy.erasure_log where processed_at > coalesce(?, timestamp '1900-01-01')",
+            [previous],
+        ).fetchall()[0]
+        # Older versions still hold people erased since; keep none of them.
+        published = publish(conn, paths.serving, keep=1 if erased_since else KEPT_VERSIONS)
     context.log.info("published version %s to %s", published.version, current_path(paths.serving))
     return dg.MaterializeResult(
         metadata={
@@ -30,5 +37,6 @@ def serving_snapshot(context: dg.AssetExecutionContext, warehouse: DuckDBResourc
             "tables": dg.MetadataValue.json(published.row_counts),
             "dagster/row_count": sum(published.row_counts.values()),
             "published_tables": len(PUBLISHED_TABLES),
+            "erasures_since_last_version": erased_since,
         }
     )

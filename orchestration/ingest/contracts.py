@@ -32,6 +32,7 @@ class Column:
     maximum: float | None = None
     identifier: IdentifierType | None = None
     personal: bool = False  # raw personal data: may exist only in the raw schema
+    refers_to: IdentifierType | None = None  # another person's identifier (a referrer): erased where it names one
     description: str = ""
 
 
@@ -119,7 +120,7 @@ CONTRACTS: dict[str, ChannelContract] = {
                 Column("items", "integer", minimum=1, maximum=1_000),
                 Column("status", required=True, allowed=("placed", "shipped", "delivered", "cancelled", "returned")),
                 Column("utm_source"),
-                Column("referrer_account_id", description="Account that referred this customer"),
+                Column("referrer_account_id", refers_to="account_id", description="Account that referred this customer"),
             ),
         ),
         ChannelContract(

@@ -46,6 +46,14 @@ def current_path(serving_dir: Path) -> Path:
     return Path(serving_dir) / "current" / SERVING_FILE
 
 
+def last_published_at(serving_dir: Path) -> datetime | None:
+    path = current_path(serving_dir)
+    if not path.exists():
+        return None
+    with duckdb.connect(str(path), read_only=True) as conn:
+        return conn.execute("select published_at from published_version").fetchall()[0][0]
+
+
 def publish(conn: duckdb.DuckDBPyConnection, serving_dir: Path, tables: dict[str, str] | None = None, keep: int = 3) -> PublishedVersion:
     tables = tables or PUBLISHED_TABLES
     serving_dir = Path(serving_dir)

@@ -1,0 +1,144 @@
+"""Privacy requests end to end: an erasure removes the whole person everywhere; an opt-out withdraws consent."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from orchestration.ingest.contracts import CONTRACTS
+from orchestration.privacy.keys import load_key, pseudonymize
+from orchestration.serving.publish import current_path
+from tests.conftest import configure_environment
+
+
+def _person_values(truth: pd.DataFrame, person: str) -> dict[str, list[str]]:
+    """The person's identifier values that belong to nobody else (a recycled phone or family tablet is shared)."""
+    owners = truth.groupby(["identifier_type", "value"])["person_id"].nunique()
+    own = truth[truth["person_id"] == person]
+    values: dict[str, list[str]] = {}
+    for kind, value in own[["identifier_type", "value"]].itertuples(index=False):
+        if owners[(kind, value)] == 1:
+            values.setdefault(kind, []).append(value)
+    return values
+
+
+def _hashes(values: dict[str, list[str]], key: bytes) -> set[str]:
+    out = set()
+    for kind, items in values.items():
+        for value in items:
+            normalised = value.lower().strip() if kind == "email" else value.replace(" ", "") if kind == "phone" else value.strip()
+            out.add(pseudonymize(normalised, key))
+    return out
+
+
+def _search_everywhere(path: Path, needles: list[str], skip: set[str] = frozenset()) -> list[str]:
+    """Every VARCHAR column of every table in a DuckDB file, searched for the needles (digits compared for phones)."""
+    hits = []
+    with duckdb.connect(str(path), read_only=True) as conn:
+        columns = conn.execute(
+            "select table_schema, table_name, column_name from information_schema.columns where data_type = 'VARCHAR'"
+        ).fetchall()
+        for schema, table, column in columns:
+            if f"{schema}.{table}" in skip:
+                continue
+            found = conn.execute(
+                f"""select count(*) from {schema}."{table}", (select unnest(?) as needle)
+                where contains(lower("{column}"), needle)
+                   or (needle similar to '[0-9]{{9,}}' and contains(regexp_replace("{column}", '[^0-9]', '', 'g'), needle))""",
+                [needles],
+            ).fetchall()[0][0]
+            if found:
+                hits.append(f"{schema}.{table}.{column}")
+    return hits
+
+
+def test_erasure_and_opt_out_are_honoured_on_the_next_run(pipeline_run, tmp_path: Path) -> None:  # noqa: ANN001
+    from orchestration.cli import run_pipeline
+    from orchestration.settings import Settings
+
+    home = tmp_path / "home"
+    shutil.copytree(pipeline_run.home, home, symlinks=True, ignore=shutil.ignore_patterns("dagster_home"))
+    truth = pd.concat(pd.read_parquet(p) for p in (home / "ground_truth").glob("identifiers-*.parquet"))
+    records = pd.concat(pd.read_parquet(p) for p in (home / "ground_truth" / "records").glob("*.parquet"))
+    # A member who shops online too: the request names only the loyalty id, which the graph joined to the rest.
+    kinds = truth.groupby("person_id")["identifier_type"].agg(set)
+    full = kinds[kinds.map(lambda k: {"email", "phone", "loyalty_id", "account_id", "device_id"} <= k)].index
+    busy = records[records["person_id"].isin(full)].groupby("person_id").size().sort_values()
+    erased, opted_out = busy.index[-1], busy.index[-2]
+    erased_values = _person_values(truth, erased)
+    opt_out_phone = _person_values(truth, opted_out)["phone"][0]
+    assert {"email", "phone", "loyalty_id"} <= erased_values.keys()
+
+    day = pipeline_run.days[-1]
+    folder = home / "landing" / "privacy_requests" / day
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / "late-requests.jsonl", "w") as fh:
+        for request_id, kind, id_type, value in [
+            ("TEST-ERASE-1", "erasure", "loyalty_id", f"  {erased_values['loyalty_id'][0]} "),
+            ("TEST-OPTOUT-1", "opt_out", "phone", opt_out_phone),
+        ]:
+            fh.write(json.dumps({"request_id": request_id, "requested_at": f"{day} 09:00:00", "request_type": kind,
+                                 "identifier_type": id_type, "identifier_value": value}) + "\n")
+    # Erasures already honoured by the first run: the re-run re-ingests their landing files too.
+    earlier = []
+    for path in (pipeline_run.home / "landing" / "privacy_requests").glob("*/*.jsonl"):
+        earlier += [json.loads(line) for line in path.read_text().splitlines()]
+    earlier_ids = [r["request_id"] for r in earlier if r["request_type"] == "erasure"]
+    earlier_people = set(records.loc[records["record_id"].isin(earlier_ids), "person_id"])
+
+    saved = dict(os.environ)
+    try:
+        configure_environment(home)
+        settings = Settings.from_env()
+        result = run_pipeline(settings, (pipeline_run.days[0], pipeline_run.days[-1]))
+        assert result.success
+        key = load_key(settings.hash_key_file)
+
+        with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
+            log = dict(conn.execute("select request_id, identifiers_suppressed from privacy.erasure_log").fetchall())
+            assert log["TEST-ERASE-1"] >= 4, "the request should suppress every identifier linked to the loyalty id"
+            assert set(earlier_ids) <= log.keys()
+            # The person's own records keep their facts but no personal or identifying column.
+            mine = records[records["person_id"] == erased]
+            for channel, contract in CONTRACTS.items():
+                ids = mine.loc[mine["channel"] == channel, "record_id"].tolist()
+                if not ids or channel == "privacy_requests":
+                    continue
+                columns = [c.name for c in contract.columns if c.personal or c.identifier]
+                left = conn.execute(
+                    f"select count(*) from raw.{channel} where {contract.key} in (select unnest(?)) "
+                    f"and coalesce({', '.join(f'cast({c} as varchar)' for c in columns)}) is not null",
+                    [ids],
+                ).fetchall()[0][0]
+                loaded = conn.execute(
+                    f"select count(*) from raw.{channel} where {contract.key} in (select unnest(?))", [ids]
+                ).fetchall()[0][0]
+                assert loaded > 0 and left == 0, channel
+            # The opt-out withdrew marketing consent for the customer holding that phone.
+            consent = conn.execute(
+                """select c.email_marketing_consent, c.sms_marketing_consent from marts.customers c
+                join marts.customer_identifiers i using (customer_id)
+                where i.identifier_type = 'phone' and i.identifier_hash = ?""",
+                [pseudonymize(opt_out_phone.replace(" ", ""), key)],
+            ).fetchall()
+            assert consent == [(False, False)]
+
+        for person in {erased} | earlier_people:
+            values = _person_values(truth, person)
+            needles = [v.lower().strip() for kind, items in values.items() if kind != "phone" for v in items]
+            needles += [v.replace(" ", "")[3:].lstrip("0") for v in values.get("phone", [])]
+            hashes = sorted(_hashes(values, key))
+            assert _search_everywhere(settings.warehouse_path, needles) == [], person
+            assert _search_everywhere(settings.warehouse_path, hashes, skip={"privacy.suppressed_identifiers"}) == [], person
+            served = current_path(settings.serving_dir)
+            assert _search_everywhere(served, needles + hashes) == [], person
+        # Older published versions held the person: none is kept.
+        assert [p.name for p in (home / "serving" / "versions").iterdir()] == [os.readlink(home / "serving" / "current").split("/")[-1]]
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
