@@ -135,3 +135,13 @@ def test_jsonl_with_broken_line(tmp_path: Path, conn: duckdb.DuckDBPyConnection)
     assert load.rows_loaded == 1
     assert load.quarantined["invalid_json"] == 1
     assert load.quarantined["above_maximum:nps_score"] == 1
+
+
+def test_cdnow_import_writes_every_purchase_as_a_store_sale(tmp_path: Path) -> None:
+    from orchestration.ingest.cdnow import import_cdnow
+
+    rows, customers, first, last = import_cdnow(tmp_path / "landing")
+    assert (rows, customers, first, last) == (69_659, 23_570, "1997-01-01", "1998-06-30")
+    files = sorted((tmp_path / "landing" / "pos_transactions").glob("*/cdnow.csv"))
+    assert len(files) == len({f.parent.name for f in files}) > 500
+    assert sum(len(f.read_text().splitlines()) - 1 for f in files) == rows

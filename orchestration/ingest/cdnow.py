@@ -23,7 +23,7 @@ def cdnow_path() -> Path:
 
 def read_cdnow(path: Path | None = None) -> pd.DataFrame:
     frame = pd.read_csv(
-        path or cdnow_path(), sep=r"\s+", header=None, names=["customer_id", "date", "number_of_cds", "dollar_value"],
+        path or cdnow_path(), sep=r"\s+", header=0, names=["customer_id", "date", "number_of_cds", "dollar_value"],
         dtype={"customer_id": str, "date": str},
     )
     frame["date"] = pd.to_datetime(frame["date"], format="%Y%m%d")

@@ -1,0 +1,31 @@
+"""`make bench`: every benchmark in this folder, each comparing against its baseline in the same run.
+
+    python benchmarks/run_all.py [--rows N]
+
+Results land in benchmarks/results/. See docs/performance.md for how to read them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=10_000_000, help="rows in the ingest benchmark's day file")
+    args = parser.parse_args()
+    runs = [[sys.executable, str(HERE / "ingest.py"), "--rows", str(args.rows)]]
+    failed = 0
+    for command in runs:
+        print("$", " ".join(command[1:]), flush=True)
+        failed += subprocess.call(command) != 0
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
