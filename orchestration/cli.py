@@ -8,12 +8,15 @@ import warnings
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 from orchestration.settings import DBT_PROJECT_DIR, PROJECT_ROOT, Settings, partition_start_file
 
 NIGHTLY_JOB = "nightly_refresh"
+INGEST_JOB = "ingest_landing"
+MODELS_JOB = "refresh_models"
 
 
 def _prepare_environment(settings: Settings) -> None:
@@ -69,24 +72,57 @@ def cmd_import_cdnow(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_pipeline(settings: Settings, partition_range: tuple[str, str], log_level: str = "INFO"):  # noqa: ANN201
-    """Materialise every asset once for the landed days, in-process, recorded in DAGSTER_HOME."""
+@dataclass
+class PipelineResult:
+    """The runs one `clientele run` made: the ingest backfill, then the models (or one nightly run)."""
+
+    runs: list  # dagster ExecuteInProcessResult
+
+    @property
+    def success(self) -> bool:
+        return all(r.success for r in self.runs)
+
+    @property
+    def run_id(self) -> str:
+        return ", ".join(r.run_id for r in self.runs)
+
+    def get_asset_check_evaluations(self) -> list:
+        return [e for r in self.runs for e in r.get_asset_check_evaluations()]
+
+    def get_asset_materialization_events(self) -> list:
+        return [e for r in self.runs for e in r.get_asset_materialization_events()]
+
+
+def run_pipeline(settings: Settings, partition_range: tuple[str, str], log_level: str = "INFO") -> PipelineResult:
+    """Materialise every asset once for the landed days, in-process, recorded in DAGSTER_HOME.
+
+    One day is one nightly_refresh run, as the schedule does. A range is an ingest
+    backfill (one run over all its partitions) followed by refresh_models: in one
+    run, Dagster would plan every unpartitioned asset once per partition too
+    (36 assets x 365 days of planned events, minutes of SQLite writes).
+    """
     import dagster as dg
 
     from orchestration.definitions import build_definitions
 
     defs = build_definitions(settings)
-    job = defs.resolve_job_def(NIGHTLY_JOB)
     instance = dg.DagsterInstance.get()
-    return job.execute_in_process(
-        instance=instance,
-        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
-        tags={
-            "dagster/asset_partition_range_start": partition_range[0],
-            "dagster/asset_partition_range_end": partition_range[1],
-        },
-        raise_on_error=False,
+    run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
+    tags = {"dagster/asset_partition_range_start": partition_range[0],
+            "dagster/asset_partition_range_end": partition_range[1]}
+    if partition_range[0] == partition_range[1]:
+        job = defs.resolve_job_def(NIGHTLY_JOB)
+        return PipelineResult([job.execute_in_process(instance=instance, run_config=run_config,
+                                                      partition_key=partition_range[0], raise_on_error=False)])
+    ingest = defs.resolve_job_def(INGEST_JOB).execute_in_process(
+        instance=instance, run_config=run_config, tags=tags, raise_on_error=False
     )
+    if not ingest.success:
+        return PipelineResult([ingest])
+    models = defs.resolve_job_def(MODELS_JOB).execute_in_process(
+        instance=instance, run_config=run_config, raise_on_error=False
+    )
+    return PipelineResult([ingest, models])
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -115,13 +151,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 2
     print("preparing dbt (dbt parse) ...")
     prepare_dbt()
-    print(f"running {NIGHTLY_JOB} for {len(days)} days ({days[0]} .. {days[-1]}) ...")
+    print(f"running {INGEST_JOB} for {len(days)} days ({days[0]} .. {days[-1]}), then {MODELS_JOB} ...")
     result = run_pipeline(settings, (days[0], days[-1]))
     print_summary(settings, result, time.perf_counter() - started)
     return 0 if result.success else 1
 
 
-def print_summary(settings: Settings, result, seconds: float) -> None:  # noqa: ANN001
+def print_summary(settings: Settings, result: PipelineResult, seconds: float) -> None:
     import duckdb
 
     from orchestration.serving.publish import current_path

@@ -21,7 +21,7 @@ from orchestration.settings import Settings
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     settings = settings or Settings.from_env()
     partitions = daily_partitions(settings)
-    nightly, ingest = build_jobs(partitions)
+    nightly, ingest, models = build_jobs(partitions)
     return dg.Definitions(
         assets=[
             *build_ingest_assets(partitions),
@@ -33,7 +33,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
             serving_snapshot,
         ],
         asset_checks=quality_checks,
-        jobs=[nightly, ingest],
+        jobs=[nightly, ingest, models],
         schedules=build_schedules(nightly),
         sensors=[build_landing_sensor(ingest, partitions)],
         resources=build_resources(),

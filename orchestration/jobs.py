@@ -1,4 +1,5 @@
-"""Jobs: the nightly refresh (everything) and the ingest-only job the landing sensor uses."""
+"""Jobs: the nightly refresh (everything), the ingest-only job the landing sensor uses, and the models-only
+job that follows an ingest backfill (so a year of partitions is not planned for every unpartitioned asset)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import dagster as dg
 WAREHOUSE_WRITER_TAGS = {"clientele/warehouse": "writer"}
 
 
-def build_jobs(partitions_def: dg.PartitionsDefinition) -> tuple[dg.UnresolvedAssetJobDefinition, dg.UnresolvedAssetJobDefinition]:
+def build_jobs(partitions_def: dg.PartitionsDefinition) -> list[dg.UnresolvedAssetJobDefinition]:
     nightly = dg.define_asset_job(
         "nightly_refresh",
         selection=dg.AssetSelection.all(),
@@ -23,4 +24,10 @@ def build_jobs(partitions_def: dg.PartitionsDefinition) -> tuple[dg.UnresolvedAs
         tags=WAREHOUSE_WRITER_TAGS,
         description="Load new landing folders (requested by the landing_folders sensor).",
     )
-    return nightly, ingest
+    models = dg.define_asset_job(
+        "refresh_models",
+        selection=dg.AssetSelection.all() - dg.AssetSelection.groups("ingest"),
+        tags=WAREHOUSE_WRITER_TAGS,
+        description="Rebuild everything after ingest (models, gates, CLV, publish) over all loaded partitions.",
+    )
+    return [nightly, ingest, models]

@@ -5,8 +5,8 @@ one Parquet file per mart) beside the old ones, and then repoints the symlink
 ``current`` with ``os.replace``, which is atomic. Readers open
 ``current/clientele.duckdb`` read-only: they never wait on the writer, never
 hold a lock it needs, and see either the old or the new version, whole.
-A refresh killed half-way leaves only an unfinished ``*.tmp`` folder that the
-next publication removes.
+A refresh killed half-way leaves only an unfinished ``*.tmp`` folder (or an
+unused ``.current-*`` link) that the next publication removes.
 """
 
 from __future__ import annotations
@@ -61,6 +61,8 @@ def publish(conn: duckdb.DuckDBPyConnection, serving_dir: Path, tables: dict[str
     versions.mkdir(parents=True, exist_ok=True)
     for stale in versions.glob("*.tmp"):
         shutil.rmtree(stale, ignore_errors=True)
+    for stale_link in serving_dir.glob(".current-*"):
+        stale_link.unlink(missing_ok=True)
     version = datetime.now().strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     staging = versions / f"{version}.tmp"
     (staging / "parquet").mkdir(parents=True)

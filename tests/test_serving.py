@@ -1,0 +1,129 @@
+"""BI readers during publication: never an error, never a mixed version; a killed publication leaves the last good one."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+
+from orchestration.serving.publish import current_path, publish
+
+ROWS = 300_000
+TABLES = {"facts": "marts.facts", "summary": "marts.summary"}
+
+
+def _fill(warehouse: Path, version_marker: int, rows: int = ROWS) -> None:
+    """Two tables that must agree: summary holds facts' row count and marker."""
+    with duckdb.connect(str(warehouse)) as conn:
+        conn.execute("create schema if not exists marts")
+        conn.execute(
+            f"create or replace table marts.facts as select i as id, {version_marker} as marker, "
+            f"md5(cast(i as varchar)) as payload from range({rows + version_marker}) t(i)"
+        )
+        conn.execute(
+            f"create or replace table marts.summary as select count(*) as n, max(marker) as marker from marts.facts"
+        )
+
+
+def _reader(serving: str, stop, results) -> None:  # noqa: ANN001
+    """Opens the served file again and again, as a BI tool does, and checks each version is whole."""
+    seen, errors, inconsistent = set(), [], 0
+    while not stop.is_set():
+        try:
+            with duckdb.connect(str(current_path(Path(serving))), read_only=True) as conn:
+                n, marker, facts_n, lo, hi = conn.execute(
+                    "select s.n, s.marker, (select count(*) from facts), (select min(marker) from facts), "
+                    "(select max(marker) from facts) from summary s"
+                ).fetchone()
+            if not (n == facts_n and lo == hi == marker):
+                inconsistent += 1
+            seen.add(marker)
+        except Exception as exc:  # noqa: BLE001 - any error is what the test counts
+            errors.append(f"{type(exc).__name__}: {exc}")
+    results.put((sorted(seen), errors, inconsistent))
+
+
+def test_readers_see_only_whole_versions_and_never_fail(tmp_path: Path) -> None:
+    warehouse, serving = tmp_path / "warehouse.duckdb", tmp_path / "serving"
+    _fill(warehouse, 0)
+    with duckdb.connect(str(warehouse)) as conn:
+        publish(conn, serving, TABLES)
+    ctx = multiprocessing.get_context("spawn")
+    stop, results = ctx.Event(), ctx.Queue()
+    readers = [ctx.Process(target=_reader, args=(str(serving), stop, results)) for _ in range(2)]
+    for r in readers:
+        r.start()
+    time.sleep(2)  # readers up and reading version 0
+    for marker in range(1, 6):
+        _fill(warehouse, marker)
+        with duckdb.connect(str(warehouse)) as conn:
+            publish(conn, serving, TABLES)
+    time.sleep(1)
+    stop.set()
+    outcomes = [results.get(timeout=60) for _ in readers]
+    for r in readers:
+        r.join(timeout=60)
+    for seen, errors, inconsistent in outcomes:
+        assert errors == []
+        assert inconsistent == 0
+        assert seen[-1] == 5 and len(seen) >= 2, seen
+
+
+PUBLISH_SCRIPT = """
+import sys, duckdb
+from pathlib import Path
+from orchestration.serving.publish import publish
+with duckdb.connect(sys.argv[1]) as conn:
+    print("publishing", flush=True)
+    publish(conn, Path(sys.argv[2]), {"facts": "marts.facts", "summary": "marts.summary"})
+"""
+
+
+def _start_publication(warehouse: Path, serving: Path) -> subprocess.Popen:
+    proc = subprocess.Popen([sys.executable, "-c", PUBLISH_SCRIPT, str(warehouse), str(serving)],
+                            cwd=Path(__file__).resolve().parents[1], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "publishing"
+    return proc
+
+
+def test_a_publication_killed_at_any_point_leaves_the_last_good_version(tmp_path: Path) -> None:
+    warehouse, serving = tmp_path / "warehouse.duckdb", tmp_path / "serving"
+    _fill(warehouse, 1)
+    with duckdb.connect(str(warehouse)) as conn:
+        good = publish(conn, serving, TABLES, keep=10)
+    _fill(warehouse, 2, rows=3_000_000)
+    # How long one uninterrupted publication takes here, then kills spread over that time.
+    timed = tmp_path / "timed"
+    started = time.perf_counter()
+    _start_publication(warehouse, timed).wait()
+    duration = time.perf_counter() - started
+    killed_while_writing = 0
+    for fraction in (0.05, 0.2, 0.4, 0.6, 0.8, 0.95):
+        proc = _start_publication(warehouse, serving)
+        time.sleep(duration * fraction)
+        if proc.poll() is not None:
+            continue  # finished before the kill: nothing to test at this point
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        killed_while_writing += 1
+        if os.readlink(serving / "current").endswith(good.version):
+            with duckdb.connect(str(current_path(serving)), read_only=True) as conn:
+                assert conn.execute("select marker from summary").fetchone()[0] == 1
+        else:  # killed after the swap: the new version is whole
+            with duckdb.connect(str(current_path(serving)), read_only=True) as conn:
+                assert conn.execute("select marker, n from summary").fetchone() == (2, 3_000_002)
+    assert killed_while_writing >= 3, f"publication took {duration:.2f}s, too fast to interrupt"
+    # The next publication succeeds and clears what the killed ones left.
+    with duckdb.connect(str(warehouse)) as conn:
+        latest = publish(conn, serving, TABLES)
+    assert os.readlink(serving / "current").endswith(latest.version)
+    assert not list((serving / "versions").glob("*.tmp"))
+    assert not list(serving.glob(".current-*"))
+    with duckdb.connect(str(current_path(serving)), read_only=True) as conn:
+        assert conn.execute("select marker, n from summary").fetchone() == (2, 3_000_002)
