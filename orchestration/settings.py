@@ -43,6 +43,7 @@ class Settings:
     hash_key_file: Path
     partition_start: str
     timezone: str
+    alert_webhook_url: str | None = None  # run failures are POSTed here as JSON, besides the alert log
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -55,7 +56,12 @@ class Settings:
             hash_key_file=_path("CLIENTELE_HASH_KEY_FILE", home / "secrets" / "hash_key"),
             partition_start=_partition_start(home),
             timezone=os.environ.get("CLIENTELE_TIMEZONE", "UTC"),
+            alert_webhook_url=os.environ.get("CLIENTELE_ALERT_WEBHOOK_URL") or None,
         )
+
+    @property
+    def alert_log(self) -> Path:
+        return self.home / "alerts" / "alerts.jsonl"
 
     def export_to_environment(self) -> None:
         """Make the resolved paths visible to dbt and subprocesses (one source for both)."""

@@ -81,3 +81,68 @@ def test_landing_sensor_requests_new_and_changed_days_once(tmp_path, monkeypatch
         assert [(r.partition_key, [k.to_user_string() for k in r.asset_selection]) for r in third.run_requests] == [
             ("2026-10-01", ["crm_members"])
         ]
+
+
+def test_freshness_passes_only_when_yesterday_landed(tmp_path) -> None:
+    from datetime import date
+
+    from orchestration.assets.freshness import freshness_metadata
+
+    (tmp_path / "crm_members" / "2026-11-21").mkdir(parents=True)
+    (tmp_path / "crm_members" / "2026-11-21" / "part.csv").write_text("member_event_id\nM1\n")
+    (tmp_path / "crm_members" / "2026-11-22").mkdir()  # an empty folder has not landed
+    passed, meta = freshness_metadata(tmp_path, "crm_members", date(2026, 11, 23))
+    assert not passed and meta["latest_landed_day"] == "2026-11-21" and meta["days_behind"] == 1
+    (tmp_path / "crm_members" / "2026-11-22" / "part.csv").write_text("member_event_id\nM2\n")
+    assert freshness_metadata(tmp_path, "crm_members", date(2026, 11, 23))[0]
+    assert freshness_metadata(tmp_path, "survey_responses", date(2026, 11, 23)) == (
+        False, {"expected_day": "2026-11-22", "latest_landed_day": "never", "days_behind": -1})
+
+
+def test_a_failed_run_writes_an_alert_and_calls_the_webhook(tmp_path, monkeypatch) -> None:
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from orchestration.sensors import alert_on_run_failure
+
+    received: list[dict] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args) -> None:  # noqa: ANN002
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("CLIENTELE_HOME", str(tmp_path))
+    monkeypatch.setenv("CLIENTELE_ALERT_WEBHOOK_URL", f"http://127.0.0.1:{server.server_port}/hook")
+
+    @dg.op
+    def load_the_day() -> None:
+        raise ValueError("landing/pos_transactions/2026-11-22/part-0.csv: cannot be read")
+
+    @dg.job
+    def broken() -> None:
+        load_the_day()
+
+    with dg.instance_for_test() as instance:
+        result = broken.execute_in_process(instance=instance, raise_on_error=False)
+        assert not result.success
+        run = instance.get_run_by_id(result.run_id)
+        failure = next(e for e in result.all_events if e.event_type == dg.DagsterEventType.RUN_FAILURE)
+        context = dg.build_run_status_sensor_context(
+            sensor_name="alert_on_run_failure", dagster_instance=instance, dagster_run=run, dagster_event=failure
+        ).for_run_failure()
+        alert_on_run_failure(context)
+    server.shutdown()
+
+    logged = [json.loads(line) for line in (tmp_path / "alerts" / "alerts.jsonl").read_text().splitlines()]
+    assert len(logged) == 1 and logged[0]["job"] == "broken" and logged[0]["run_id"] == result.run_id
+    assert logged[0]["failed_steps"][0]["step"] == "load_the_day"
+    assert "cannot be read" in logged[0]["failed_steps"][0]["error"]
+    assert received and received[0]["run_id"] == result.run_id
