@@ -7,7 +7,8 @@ import dagster as dg
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
-from orchestration.clv.model import ClvConfig, fit, holdout_metrics, score
+from orchestration.clv import plots
+from orchestration.clv.model import ClvConfig, fit, score, validate_on_holdout
 from orchestration.resources import WAREHOUSE_POOL
 
 
@@ -49,8 +50,8 @@ def customer_lifetime_value(context: dg.AssetExecutionContext, config: ClvSettin
         penalizer=config.penalizer, monthly_discount_rate=config.monthly_discount_rate,
         time_unit_days=unit, band_draws=config.band_draws,
     )
-    model, _, _ = fit(summary, cfg)
-    metrics = holdout_metrics(holdout, cfg)
+    model, bgf, _ = fit(summary, cfg)
+    metrics, calibration_model = validate_on_holdout(holdout, cfg)
     scores = score(summary, model)
     run_at = datetime.now()
     run = pd.DataFrame(
@@ -80,6 +81,9 @@ def customer_lifetime_value(context: dg.AssetExecutionContext, config: ClvSettin
             "dagster/row_count": len(scores),
             "total_clv_12m": float(scores["clv_12m"].sum()),
             "mean_p_alive": float(scores["p_alive"].mean()),
+            "clv_distribution": dg.MetadataValue.md(
+                plots.as_markdown_image(plots.clv_distribution(scores["clv_12m"]), "CLV distribution")
+            ),
         },
     )
     yield dg.MaterializeResult(
@@ -87,5 +91,14 @@ def customer_lifetime_value(context: dg.AssetExecutionContext, config: ClvSettin
         metadata={f"bgnbd_{k}": v for k, v in model.bgnbd.items()}
         | {f"gg_{k}": v for k, v in model.gamma_gamma.items()}
         | {"log_likelihood": model.bgnbd_log_likelihood, "customers": model.customers, "distinct_rows": model.distinct_rows}
-        | metrics,
+        | metrics
+        | _fit_pictures(bgf, calibration_model, holdout),
     )
+
+
+def _fit_pictures(bgf, calibration_model, holdout: pd.DataFrame) -> dict[str, dg.MetadataValue]:  # noqa: ANN001
+    pictures = {"p_alive_matrix": dg.MetadataValue.md(plots.as_markdown_image(plots.p_alive_matrix(bgf), "P(alive) matrix"))}
+    if calibration_model is not None:
+        png = plots.calibration_vs_holdout(calibration_model, holdout)
+        pictures["calibration_vs_holdout"] = dg.MetadataValue.md(plots.as_markdown_image(png, "calibration vs holdout"))
+    return pictures

@@ -268,11 +268,11 @@ def _draw(params: dict[str, float], se: dict[str, float], rng: np.random.Generat
     return drawn
 
 
-def holdout_metrics(holdout: pd.DataFrame, cfg: ClvConfig) -> dict[str, float]:
-    """Fit on the calibration period, predict the holdout; per-customer MAE and aggregate error."""
+def validate_on_holdout(holdout: pd.DataFrame, cfg: ClvConfig) -> tuple[dict[str, float], BetaGeoFitter | None]:
+    """Fit on the calibration period, predict the holdout: per-customer MAE, aggregate error, and that model."""
     cal = holdout.rename(columns={"frequency_cal": "frequency", "recency_cal": "recency", "T_cal": "T"})
     if cal.empty:
-        return {}
+        return {}, None
     bgf = fit_bgnbd(compress(cal, ["frequency", "recency", "T"]), cfg)
     duration = cal["duration_holdout"].to_numpy(dtype=float)
     predicted = np.asarray(
@@ -286,6 +286,6 @@ def holdout_metrics(holdout: pd.DataFrame, cfg: ClvConfig) -> dict[str, float]:
         "holdout_predicted_total": float(predicted.sum()),
         "holdout_actual_total": float(actual.sum()),
         "holdout_aggregate_error": float((predicted.sum() - actual.sum()) / max(actual.sum(), 1e-9)),
-    }
+    }, bgf
 
 

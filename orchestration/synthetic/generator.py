@@ -269,9 +269,9 @@ def _purchases(rng: np.random.Generator, cfg: GeneratorConfig, people: pd.DataFr
     lam = people["lam"].to_numpy()[buyers]
     p = people["p_drop"].to_numpy()[buyers]
     born = people["born"].to_numpy()[buyers]
-    # Purchases before dropout, including the first: shifted geometric.
-    n_total = np.minimum(rng.geometric(p), 400)
-    n_repeat = n_total - 1
+    # BG/NBD (Fader, Hardie and Lee 2005, assumption iii): a customer may drop out after each repeat
+    # purchase, never right after the first one, so the repeat purchases before dropout are geometric on 1, 2, ...
+    n_repeat = np.minimum(rng.geometric(p), 400)
     owner = np.repeat(np.arange(len(buyers)), n_repeat)
     gaps = rng.exponential(1.0, owner.size) / lam[owner]
     starts = np.concatenate([[0], np.cumsum(n_repeat)[:-1]])
