@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from orchestration.clv.model import ClvConfig, ImplausibleFit, fit, score
+from orchestration.clv.model import ClvConfig, ImplausibleFit, fit, score, validate_on_holdout
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -95,3 +95,17 @@ def test_sql_summary_matches_lifetimes_exactly(pipeline_run) -> None:  # noqa: A
                 "monetary_value_holdout", "duration_holdout"):
         np.testing.assert_allclose(holdout_sql[col].to_numpy(dtype=float), expected_h[col].to_numpy(dtype=float),
                                    rtol=1e-9, err_msg=col)
+
+
+def test_holdout_validation_reports_a_failed_calibration_fit_instead_of_raising(cdnow_summary: pd.DataFrame) -> None:
+    holdout = pd.DataFrame({
+        "frequency_cal": cdnow_summary["frequency"], "recency_cal": cdnow_summary["recency"], "T_cal": cdnow_summary["T"],
+        "frequency_holdout": 0.0, "duration_holdout": 13.0,
+    })
+    metrics, model = validate_on_holdout(holdout, ClvConfig(time_unit_days=7))
+    assert model is not None and metrics["holdout_fit_error"] is None
+    assert 0 < metrics["holdout_predicted_total"] and metrics["holdout_actual_total"] == 0
+    # The same data with a bound no fit can meet: reported, not raised, and no numbers pretend otherwise.
+    metrics, model = validate_on_holdout(holdout, ClvConfig(time_unit_days=7, max_parameter=0.5))
+    assert model is None and "not a plausible" in metrics["holdout_fit_error"]
+    assert np.isnan(metrics["holdout_mae_per_customer"]) and metrics["holdout_customers"] == len(holdout)

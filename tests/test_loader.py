@@ -79,6 +79,24 @@ def test_duplicate_id_across_days_is_quarantined(tmp_path: Path, conn: duckdb.Du
     assert "duplicate_key_other_partition:transaction_id" in load.quarantined
 
 
+def test_backfill_over_a_redelivered_history_is_not_a_duplicate_of_itself(tmp_path: Path, conn: duckdb.DuckDBPyConnection) -> None:
+    """The source re-sends two days with the ids reshuffled: T2 moves from day 2 to day 1."""
+    _write(tmp_path, "2026-10-01", "a.csv", HEADER + GOOD)
+    _write(tmp_path, "2026-10-02", "a.csv", HEADER + GOOD.replace("T1", "T2").replace("10-01", "10-02"))
+    for day in ("2026-10-01", "2026-10-02"):
+        load_partition(conn, POS, tmp_path, day)
+    _write(tmp_path, "2026-10-01", "a.csv", HEADER + GOOD.replace("T1", "T2"))
+    _write(tmp_path, "2026-10-02", "a.csv", HEADER + GOOD.replace("10-01", "10-02") + GOOD.replace("T1", "T3").replace("10-01", "10-02"))
+    days = ["2026-10-01", "2026-10-02"]
+    loads = [load_partition(conn, POS, tmp_path, d, pending_partitions=days[i + 1 :]) for i, d in enumerate(days)]
+    assert [x.rows_quarantined for x in loads] == [0, 0]
+    assert conn.execute("select list(transaction_id order by transaction_id) from raw.pos_transactions").fetchone()[0] == ["T1", "T2", "T3"]
+    # Within the same backfill a real duplicate across its days is still caught (the later day's row).
+    _write(tmp_path, "2026-10-02", "b.csv", HEADER + GOOD.replace("T1", "T2").replace("10-01", "10-02"))
+    loads = [load_partition(conn, POS, tmp_path, d, pending_partitions=days[i + 1 :]) for i, d in enumerate(days)]
+    assert loads[0].rows_quarantined == 0 and dict(loads[1].quarantined) == {"duplicate_key_other_partition:transaction_id": 1}
+
+
 def test_missing_required_column_rejects_file_and_keeps_old_load(tmp_path: Path, conn: duckdb.DuckDBPyConnection) -> None:
     _write(tmp_path, "2026-10-01", "a.csv", HEADER + GOOD)
     load_partition(conn, POS, tmp_path, "2026-10-01")

@@ -73,8 +73,16 @@ def customer_lifetime_value(context: dg.AssetExecutionContext, config: ClvSettin
         conn.execute("create or replace table clv.customer_clv as select * from scores_df")
         conn.register("run_df", run)
         conn.execute("create table if not exists clv.clv_model_runs as select * from run_df limit 0")
+        # A history kept across releases: columns added since the table was created are added to it.
+        known = {r[0] for r in conn.execute("select column_name from information_schema.columns "
+                                            "where table_schema = 'clv' and table_name = 'clv_model_runs'").fetchall()}
+        for name, kind in conn.execute("select column_name, data_type from (describe select * from run_df)").fetchall():
+            if name not in known:
+                conn.execute(f'alter table clv.clv_model_runs add column "{name}" {kind}')
         conn.execute("insert into clv.clv_model_runs by name select * from run_df")
     context.log.info("BG/NBD %s, Gamma-Gamma %s, holdout %s", model.bgnbd, model.gamma_gamma, metrics)
+    if metrics["holdout_fit_error"]:
+        context.log.warning("holdout validation could not be fitted: %s", metrics["holdout_fit_error"])
     yield dg.MaterializeResult(
         asset_key=["clv", "customer_clv"],
         metadata={
@@ -91,7 +99,7 @@ def customer_lifetime_value(context: dg.AssetExecutionContext, config: ClvSettin
         metadata={f"bgnbd_{k}": v for k, v in model.bgnbd.items()}
         | {f"gg_{k}": v for k, v in model.gamma_gamma.items()}
         | {"log_likelihood": model.bgnbd_log_likelihood, "customers": model.customers, "distinct_rows": model.distinct_rows}
-        | metrics
+        | {k: v for k, v in metrics.items() if v is not None and v == v}  # v == v drops NaN
         | _fit_pictures(bgf, calibration_model, holdout),
     )
 

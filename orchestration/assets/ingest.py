@@ -38,8 +38,9 @@ def build_ingest_asset(contract: ChannelContract, partitions_def: dg.PartitionsD
     def _ingest(context: dg.AssetExecutionContext, warehouse: DuckDBResource, paths: PlatformPaths) -> dg.MaterializeResult:
         loads: list[PartitionLoad] = []
         with warehouse.get_connection() as conn:
-            for partition in context.partition_keys:
-                loads.append(load_partition(conn, contract, paths.landing, partition))
+            keys = list(context.partition_keys)
+            for i, partition in enumerate(keys):
+                loads.append(load_partition(conn, contract, paths.landing, partition, pending_partitions=keys[i + 1 :]))
             preview = _preview(conn, contract, loads[-1].partition) if loads else ""
             total = conn.execute(f"select count(*) from raw.{contract.name}").fetchall()[0][0]
         reasons: Counter[str] = Counter()

@@ -268,20 +268,34 @@ def _draw(params: dict[str, float], se: dict[str, float], rng: np.random.Generat
     return drawn
 
 
-def validate_on_holdout(holdout: pd.DataFrame, cfg: ClvConfig) -> tuple[dict[str, float], BetaGeoFitter | None]:
-    """Fit on the calibration period, predict the holdout: per-customer MAE, aggregate error, and that model."""
+HOLDOUT_METRICS = ("holdout_customers", "holdout_mae_per_customer", "holdout_predicted_total",
+                   "holdout_actual_total", "holdout_aggregate_error")
+
+
+def validate_on_holdout(holdout: pd.DataFrame, cfg: ClvConfig) -> tuple[dict[str, float | str | None], BetaGeoFitter | None]:
+    """Fit on the calibration period, predict the holdout: per-customer MAE, aggregate error, and that model.
+
+    The holdout is a diagnostic: a calibration window too short to fit (a and b running off to infinity
+    when few customers have dropped out yet) is reported in ``holdout_fit_error``, not raised.
+    """
     cal = holdout.rename(columns={"frequency_cal": "frequency", "recency_cal": "recency", "T_cal": "T"})
+    metrics: dict[str, float | str | None] = dict.fromkeys(HOLDOUT_METRICS, math.nan) | {
+        "holdout_customers": float(len(cal)), "holdout_fit_error": None}
     if cal.empty:
-        return {}, None
-    bgf = fit_bgnbd(compress(cal, ["frequency", "recency", "T"]), cfg)
+        metrics["holdout_fit_error"] = "no customers in the calibration period"
+        return metrics, None
+    try:
+        bgf = fit_bgnbd(compress(cal, ["frequency", "recency", "T"]), cfg)
+    except ImplausibleFit as exc:
+        metrics["holdout_fit_error"] = str(exc)
+        return metrics, None
     duration = cal["duration_holdout"].to_numpy(dtype=float)
     predicted = np.asarray(
         bgf.conditional_expected_number_of_purchases_up_to_time(duration, cal["frequency"], cal["recency"], cal["T"]),
         dtype=float,
     )
     actual = cal["frequency_holdout"].to_numpy(dtype=float)
-    return {
-        "holdout_customers": float(len(cal)),
+    return metrics | {
         "holdout_mae_per_customer": float(np.mean(np.abs(predicted - actual))),
         "holdout_predicted_total": float(predicted.sum()),
         "holdout_actual_total": float(actual.sum()),

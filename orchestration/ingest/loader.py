@@ -18,6 +18,7 @@ import json
 import os
 import tempfile
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -102,8 +103,13 @@ def load_partition(
     landing_dir: Path,
     partition: str,
     now: datetime | None = None,
+    pending_partitions: Collection[str] = (),
 ) -> PartitionLoad:
-    """Replace partition ``partition`` (YYYY-MM-DD) of ``raw.<channel>`` with its landing files."""
+    """Replace partition ``partition`` (YYYY-MM-DD) of ``raw.<channel>`` with its landing files.
+
+    ``pending_partitions`` are the partitions a backfill will replace after this one: their
+    current rows are stale, so a key found there is not a duplicate of this day's.
+    """
     now = now or datetime.now()
     channel_dir = Path(landing_dir) / contract.name
     settings = source_settings(channel_dir, contract)
@@ -125,7 +131,7 @@ def load_partition(
         except (duckdb.IOException, duckdb.InvalidInputException, duckdb.ConversionException, OSError, UnicodeError, EOFError) as exc:
             raise FileRejected(f"{path}: cannot be read ({type(exc).__name__}: {exc})") from exc
     result.extra_columns = sorted(extras)
-    _validate_and_replace(conn, contract, partition, now, result)
+    _validate_and_replace(conn, contract, partition, now, result, pending_partitions)
     return result
 
 
@@ -338,7 +344,12 @@ def _reasons(c: Column, now: datetime) -> list[str]:
 
 
 def _validate_and_replace(
-    conn: duckdb.DuckDBPyConnection, contract: ChannelContract, partition: str, now: datetime, result: PartitionLoad
+    conn: duckdb.DuckDBPyConnection,
+    contract: ChannelContract,
+    partition: str,
+    now: datetime,
+    result: PartitionLoad,
+    pending_partitions: Collection[str],
 ) -> None:
     name, key = contract.name, contract.key
     checks = [check for c in contract.columns for check in _reasons(c, now)]
@@ -351,7 +362,8 @@ def _validate_and_replace(
         f"and {_field(key)} is not null then 'duplicate_key_in_partition:{key}' end"
     )
     checks.append(
-        f"case when {_field(key)} in (select {q(key)} from raw.{name} where _partition <> {_sql_str(partition)}) "
+        f"case when {_field(key)} in (select {q(key)} from raw.{name} "
+        f"where _partition not in ({', '.join(_sql_str(p) for p in [partition, *pending_partitions])})) "
         f"then 'duplicate_key_other_partition:{key}' end"
     )
     conn.execute(

@@ -351,7 +351,8 @@ def _channels(rng: np.random.Generator, cfg: GeneratorConfig, people: pd.DataFra
             "order_id": [f"O{chunk:03d}-{i:09d}" for i in range(n)],
             "ordered_at": _to_ts(cfg, web_rows["t"]),
             "platform": rng.choice(["web", "ios", "android", "mini_program"], n, p=[0.35, 0.25, 0.25, 0.15]),
-            "account_id": _maybe(rng, wp["account_id"], 0.97),
+            # Guest checkouts leave the account out; an order carries an account or an e-mail, never neither.
+            "account_id": _maybe(rng, wp["account_id"], 0.97).where(lambda a: a.notna() | pd.notna(email), wp["account_id"]),
             "email": _email_case(rng, pd.Series(email)),
             "phone": _reformat_phones(rng, _maybe(rng, wp["phone"], 0.5)),
             "device_id": _maybe(rng, main_device, 0.8),
