@@ -66,6 +66,7 @@ def customer_lifetime_value(context: dg.AssetExecutionContext, config: ClvSettin
             }
         ]
     )
+    run["holdout_fit_error"] = run["holdout_fit_error"].astype("string")  # VARCHAR even when empty
     scores["scored_at"] = run_at
     with warehouse.get_connection() as conn:
         conn.execute("create schema if not exists clv")
@@ -76,7 +77,7 @@ def customer_lifetime_value(context: dg.AssetExecutionContext, config: ClvSettin
         # A history kept across releases: columns added since the table was created are added to it.
         known = {r[0] for r in conn.execute("select column_name from information_schema.columns "
                                             "where table_schema = 'clv' and table_name = 'clv_model_runs'").fetchall()}
-        for name, kind in conn.execute("select column_name, data_type from (describe select * from run_df)").fetchall():
+        for name, kind in conn.execute("select column_name, column_type from (describe run_df)").fetchall():
             if name not in known:
                 conn.execute(f'alter table clv.clv_model_runs add column "{name}" {kind}')
         conn.execute("insert into clv.clv_model_runs by name select * from run_df")
