@@ -44,6 +44,7 @@ class Settings:
     partition_start: str
     timezone: str
     alert_webhook_url: str | None = None  # run failures are POSTed here as JSON, besides the alert log
+    postgres_url: str | None = None  # the marts are also published here, for BI tools that only speak Postgres
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -57,6 +58,7 @@ class Settings:
             partition_start=_partition_start(home),
             timezone=os.environ.get("CLIENTELE_TIMEZONE", "UTC"),
             alert_webhook_url=os.environ.get("CLIENTELE_ALERT_WEBHOOK_URL") or None,
+            postgres_url=os.environ.get("CLIENTELE_POSTGRES_URL") or None,
         )
 
     @property

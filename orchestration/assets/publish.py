@@ -4,7 +4,9 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from orchestration.resources import WAREHOUSE_POOL, PlatformPaths
+from orchestration.serving.postgres import publish_to_postgres
 from orchestration.serving.publish import PUBLISHED_TABLES, current_path, last_published_at, publish
+from orchestration.settings import Settings
 
 UPSTREAM = [["marts", "customers"], ["marts", "customer_identifiers"], ["marts", "customer_equity"], ["marts", "orders"],
             ["marts", "customer_rfm_summary"],
@@ -20,7 +22,8 @@ KEPT_VERSIONS = 3
     pool=WAREHOUSE_POOL,
 )
 def serving_snapshot(context: dg.AssetExecutionContext, warehouse: DuckDBResource, paths: PlatformPaths) -> dg.MaterializeResult:
-    """The marts as a read-only DuckDB file plus Parquet per mart, swapped in atomically for BI."""
+    """The marts as a read-only DuckDB file plus Parquet per mart, swapped in atomically for BI
+    (and to PostgreSQL schema ``clientele`` when CLIENTELE_POSTGRES_URL is set)."""
     previous = last_published_at(paths.serving)
     with warehouse.get_connection() as conn:
         erased_since, = conn.execute(
@@ -30,8 +33,14 @@ def serving_snapshot(context: dg.AssetExecutionContext, warehouse: DuckDBResourc
         # Older versions still hold people erased since; keep none of them.
         published = publish(conn, paths.serving, keep=1 if erased_since else KEPT_VERSIONS)
     context.log.info("published version %s to %s", published.version, current_path(paths.serving))
+    postgres: dict[str, object] = {}
+    postgres_url = Settings.from_env().postgres_url
+    if postgres_url:
+        rows = publish_to_postgres(published.path, postgres_url, published.version, keep=1 if erased_since else 2)
+        postgres = {"postgres_schema": "clientele", "postgres_rows": sum(rows.values())}
+        context.log.info("published version %s to PostgreSQL (schema clientele)", published.version)
     return dg.MaterializeResult(
-        metadata={
+        metadata=postgres | {
             "version": published.version,
             "serving_file": dg.MetadataValue.path(str(current_path(paths.serving))),
             "tables": dg.MetadataValue.json(published.row_counts),
