@@ -1,6 +1,6 @@
-"""One module per validated table; each exposes ``build() -> gx.ExpectationSuite``.
+"""One module per validated table; each exposes ``TABLE`` and ``build(frame) -> gx.ExpectationSuite``
+(the frame lets a suite cover every text column of the table, as the personal-data rules do).
 
-Every expectation's ``meta["on_failure"]`` says what a failure does:
-``block`` (fail the check, stop downstream and publication), ``warn`` (report
-only) or ``quarantine`` (move offending rows aside with a reason, then pass).
+Every expectation's ``meta["on_failure"]`` says what a failure does: ``block``
+(fail the check, stop downstream and publication) or ``warn`` (report only).
 """

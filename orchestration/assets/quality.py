@@ -10,7 +10,12 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 # Suite module (expectations.suites.<name>) -> the asset whose table it validates.
-GATED_TABLES = {"customer_rfm_summary": dg.AssetKey(["marts", "customer_rfm_summary"])}
+GATED_TABLES = {
+    "customer_rfm_summary": dg.AssetKey(["marts", "customer_rfm_summary"]),
+    "orders": dg.AssetKey(["marts", "orders"]),
+    "customer_clv": dg.AssetKey(["clv", "customer_clv"]),
+    "customers": dg.AssetKey(["marts", "customers"]),
+}
 
 
 def _build_check(suite_name: str, asset_key: dg.AssetKey) -> dg.AssetChecksDefinition:
@@ -26,7 +31,7 @@ def _build_check(suite_name: str, asset_key: dg.AssetKey) -> dg.AssetChecksDefin
         suite_module = importlib.import_module(f"expectations.suites.{suite_name}")
         with warehouse.get_connection() as conn:
             frame = conn.execute(f"select * from {suite_module.TABLE}").df()
-        outcome = validate(frame, suite_module.build())
+        outcome = validate(frame, suite_module.build(frame))
         return dg.AssetCheckResult(
             passed=outcome.passed,
             severity=dg.AssetCheckSeverity.ERROR,

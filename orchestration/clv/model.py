@@ -236,9 +236,11 @@ def score(summary: pd.DataFrame, model: ClvFit) -> pd.DataFrame:
     # Parameter uncertainty: draw (log-)parameters from the fits' asymptotic normal distribution.
     rng = np.random.default_rng(cfg.seed)
     draws = []
-    for _ in range(cfg.band_draws):
-        bg = _draw(model.bgnbd, model.bgnbd_se, rng)
-        draws.append((_discounted_purchases(bg, rows, cfg), _draw(model.gamma_gamma, model.gamma_gamma_se, rng)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # tail draws overflow in some rows: handled below
+        for _ in range(cfg.band_draws):
+            bg = _draw(model.bgnbd, model.bgnbd_se, rng)
+            draws.append((_discounted_purchases(bg, rows, cfg), _draw(model.gamma_gamma, model.gamma_gamma_se, rng)))
 
     out = summary[list(SUMMARY_COLUMNS)].merge(rows, on=["frequency", "recency", "T"], how="left")
     out["expected_avg_order_value"] = _expected_spend(model.gamma_gamma, out["frequency"], out["monetary_value"])
@@ -249,8 +251,14 @@ def score(summary: pd.DataFrame, model: ClvFit) -> pd.DataFrame:
         samples = np.column_stack(
             [d[position] * _expected_spend(gg, out["frequency"], out["monetary_value"]) for d, gg in draws]
         )
-        out["clv_12m_p10"] = np.percentile(samples, 10, axis=1)
-        out["clv_12m_p90"] = np.percentile(samples, 90, axis=1)
+        # A draw far in the tail can make lifetimes' hypergeometric terms non-finite for some rows:
+        # such draws are left out for those rows; a row with no usable draw gets its point estimate.
+        samples[~np.isfinite(samples)] = np.nan
+        usable = np.isfinite(samples).any(axis=1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            out["clv_12m_p10"] = np.where(usable, np.nanpercentile(samples, 10, axis=1), out["clv_12m"])
+            out["clv_12m_p90"] = np.where(usable, np.nanpercentile(samples, 90, axis=1), out["clv_12m"])
     else:
         out["clv_12m_p10"] = out["clv_12m_p90"] = out["clv_12m"]
     return out.drop(columns=["weight", "discounted_purchases"])

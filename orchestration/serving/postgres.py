@@ -1,19 +1,20 @@
 """Publish a serving version to PostgreSQL, for BI tools that only speak Postgres.
 
-Each version is loaded into its own schema (``clientele_v<version>``) while
-readers keep using the old one; views over it are built in ``clientele_next``,
-and one short transaction renames ``clientele`` to ``clientele_prev`` and
-``clientele_next`` to ``clientele``. PostgreSQL's DDL is transactional, so a
-query sees the old views or the new ones, never a mix, and since queries do not
-lock schemas the rename does not wait for readers. Old version schemas beyond
-``keep`` are dropped afterwards, each only if no reader holds it.
+Readers query views in schema ``clientele``. Each view reads its table in
+``clientele_data`` filtered on the version named in ``clientele_data.current_version``.
+A new version is appended (its rows carry ``_version``) while readers see the old
+one; then a one-row UPDATE of the pointer publishes it. PostgreSQL evaluates a
+statement against one snapshot, so the pointer and every table it reads agree:
+a reader sees one version whole. Nothing on the read path changes shape, so no
+DDL takes locks that readers wait on (a first design renamed schemas and a
+statement could resolve one view before the rename and another after it).
+Versions beyond ``keep`` are deleted row by row afterwards; a running query still
+sees them in its snapshot.
 """
 
 from __future__ import annotations
 
-import re
 import tempfile
-import time
 from contextlib import closing
 from pathlib import Path
 
@@ -22,11 +23,7 @@ import duckdb
 TYPES = {"VARCHAR": "text", "BIGINT": "bigint", "INTEGER": "integer", "SMALLINT": "smallint", "DOUBLE": "double precision",
          "FLOAT": "real", "BOOLEAN": "boolean", "TIMESTAMP": "timestamp", "DATE": "date", "HUGEINT": "numeric",
          "TIMESTAMP WITH TIME ZONE": "timestamptz", "JSON": "jsonb"}
-VIEW_SCHEMA = "clientele"
-
-
-class SwapTimeout(RuntimeError):
-    """Readers held the old views longer than every attempt allowed."""
+VIEWS, DATA = "clientele", "clientele_data"
 
 
 def _pg_type(duckdb_type: str) -> str:
@@ -39,109 +36,63 @@ def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def publish_to_postgres(
-    serving_file: Path, url: str, version: str, keep: int = 2, lock_timeout: str = "5s", attempts: int = 5
-) -> dict[str, int]:
-    """Load every table of ``serving_file`` into a new schema, then swap the ``clientele`` views to it."""
+def publish_to_postgres(serving_file: Path, url: str, version: str, keep: int = 2) -> dict[str, int]:
+    """Append every table of ``serving_file`` as ``version``, point the views at it, drop versions beyond ``keep``."""
     import psycopg2  # only when a PostgreSQL URL is configured
 
-    schema = "clientele_v" + re.sub(r"[^0-9a-z]", "_", version.lower())
     counts: dict[str, int] = {}
     with duckdb.connect(str(serving_file), read_only=True) as source, closing(psycopg2.connect(url)) as pg:
         tables = [r[0] for r in source.execute("select table_name from information_schema.tables order by 1").fetchall()]
         with pg.cursor() as cur, tempfile.TemporaryDirectory(prefix="clientele-pg-") as tmp:
-            cur.execute(f"drop schema if exists {_ident(schema)} cascade; create schema {_ident(schema)}")
+            cur.execute(f"""create schema if not exists {DATA}; create schema if not exists {VIEWS};
+                create table if not exists {DATA}.current_version (version text not null);
+                create table if not exists {DATA}.versions (version text primary key, published_at timestamptz)""")
             for table in tables:
                 columns = source.execute(
                     "select column_name, data_type from information_schema.columns where table_name = ? "
                     "order by ordinal_position", [table]
                 ).fetchall()
-                cur.execute(f"create table {_ident(schema)}.{_ident(table)} ("
-                            + ", ".join(f"{_ident(c)} {_pg_type(t)}" for c, t in columns) + ")")
+                _ensure_table(cur, table, [(c, _pg_type(t)) for c, t in columns])
                 csv_file = Path(tmp) / f"{table}.csv"
-                source.execute(f"copy {table} to '{csv_file}' (format csv, header false, nullstr '\\N')")
+                source.execute(
+                    f"copy (select *, '{version}' as _version from {table}) to '{csv_file}' "
+                    "(format csv, header false, nullstr '\\N')"
+                )
                 with open(csv_file, encoding="utf-8") as fh:
-                    cur.copy_expert(
-                        f"copy {_ident(schema)}.{_ident(table)} from stdin with (format csv, null '\\N')", fh
-                    )
+                    cur.copy_expert(f"copy {DATA}.{_ident(table)} from stdin with (format csv, null '\\N')", fh)
                 counts[table] = cur.rowcount
+            cur.execute(f"insert into {DATA}.versions values (%s, now()) on conflict do nothing", [version])
         pg.commit()
-        _swap_views(pg, schema, tables, lock_timeout, attempts)
-        _drop_old_versions(pg, schema, keep)
+        with pg.cursor() as cur:  # the publication: one row, one short transaction
+            cur.execute(f"delete from {DATA}.current_version; insert into {DATA}.current_version values (%s)", [version])
+        pg.commit()
+        with pg.cursor() as cur:
+            cur.execute(f"select version from {DATA}.versions order by published_at desc, version desc offset %s", [keep])
+            old = [r[0] for r in cur.fetchall()]
+            if old:
+                for table in tables:
+                    cur.execute(f"delete from {DATA}.{_ident(table)} where _version = any(%s)", [old])
+                cur.execute(f"delete from {DATA}.versions where version = any(%s)", [old])
+        pg.commit()
     return counts
 
 
-def _swap_views(pg, schema: str, tables: list[str], lock_timeout: str, attempts: int) -> None:  # noqa: ANN001
-    """Build the new views in ``clientele_next``, then rename schemas: queries lock tables and views, never
-    schemas, so the rename waits for no reader. Readers in flight finish on the old views, which live on
-    as ``clientele_prev`` until the next publication; new queries resolve ``clientele.*`` to the new ones."""
-    import psycopg2
-
-    nxt, prev = f"{VIEW_SCHEMA}_next", f"{VIEW_SCHEMA}_prev"
-    with pg.cursor() as cur:
-        cur.execute(f"drop schema if exists {nxt} cascade; create schema {nxt}")
-        for table in tables:
-            cur.execute(f"create view {nxt}.{_ident(table)} as select * from {_ident(schema)}.{_ident(table)}")
-    pg.commit()
-    _retire(pg, prev)
-    for attempt in range(attempts):
-        try:
-            with pg.cursor() as cur:
-                cur.execute(f"set local lock_timeout = '{lock_timeout}'")
-                cur.execute("select 1 from pg_namespace where nspname = %s", [VIEW_SCHEMA])
-                if cur.fetchone():
-                    cur.execute(f"alter schema {VIEW_SCHEMA} rename to {prev}")
-                cur.execute(f"alter schema {nxt} rename to {VIEW_SCHEMA}")
-            pg.commit()
-            return
-        except psycopg2.errors.LockNotAvailable:
-            pg.rollback()
-            time.sleep(min(2**attempt, 10))
-    raise SwapTimeout(f"could not rename schema {VIEW_SCHEMA} in {attempts} attempts of {lock_timeout}")
-
-
-def _retire(pg, name: str) -> None:  # noqa: ANN001
-    """Drop the views of two publications ago; if a query still reads them, set them aside for later."""
-    if not _drop_schema_nowait(pg, name):
-        with pg.cursor() as cur:
-            cur.execute("select 1 from pg_namespace where nspname = %s", [name])
-            if cur.fetchone():
-                cur.execute(f"alter schema {name} rename to {name}_retired_{time.time_ns()}")
-        pg.commit()
-
-
-def _drop_old_versions(pg, current: str, keep: int) -> None:  # noqa: ANN001
-    with pg.cursor() as cur:
-        cur.execute(r"select nspname from pg_namespace where nspname like 'clientele\_prev\_retired\_%' order by 1")
-        retired = [r[0] for r in cur.fetchall()]
-        cur.execute(r"select nspname from pg_namespace where nspname like 'clientele\_v%' order by 1")
-        versions = [r[0] for r in cur.fetchall() if r[0] != current]
-    for old in retired + versions[: max(len(versions) - (keep - 1), 0)]:
-        _drop_schema_nowait(pg, old)
-
-
-def _drop_schema_nowait(pg, name: str) -> bool:  # noqa: ANN001
-    """Drop a schema and the views over it only if no query holds any of them: never wait, never make a
-    reader wait. A lock taken one object at a time while a reader takes them in another order deadlocks;
-    NOWAIT on all of them at once cannot."""
-    import psycopg2
-
-    with pg.cursor() as cur:
-        cur.execute(
-            """select distinct quote_ident(n.nspname) || '.' || quote_ident(c.relname)
-            from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = %s
-            union
-            select distinct quote_ident(view_schema) || '.' || quote_ident(view_name)
-            from information_schema.view_table_usage where table_schema = %s""",
-            [name, name],
-        )
-        relations = [r[0] for r in cur.fetchall()]
-        try:
-            if relations:
-                cur.execute(f"lock table {', '.join(relations)} in access exclusive mode nowait")
-            cur.execute(f"drop schema if exists {_ident(name)} cascade")
-            pg.commit()
-            return True
-        except psycopg2.errors.LockNotAvailable:
-            pg.rollback()
-            return False
+def _ensure_table(cur, table: str, columns: list[tuple[str, str]]) -> None:  # noqa: ANN001
+    """Create the data table and its view; a release that changed the columns rebuilds both (a one-off DDL)."""
+    wanted = [*columns, ("_version", "text")]
+    cur.execute(
+        "select column_name, case when data_type = 'numeric' and numeric_precision is not null "
+        "then 'numeric(' || numeric_precision || ',' || numeric_scale || ')' else data_type end "
+        "from information_schema.columns where table_schema = %s and table_name = %s order by ordinal_position",
+        [DATA, table],
+    )
+    existing = cur.fetchall()
+    if existing and [c for c, _ in existing] == [c for c, _ in wanted]:
+        return
+    cur.execute(f"drop view if exists {VIEWS}.{_ident(table)}; drop table if exists {DATA}.{_ident(table)}")
+    cur.execute(f"create table {DATA}.{_ident(table)} (" + ", ".join(f"{_ident(c)} {t}" for c, t in wanted) + ")")
+    cur.execute(f"create index on {DATA}.{_ident(table)} (_version)")
+    cur.execute(
+        f"create view {VIEWS}.{_ident(table)} as select {', '.join(_ident(c) for c, _ in columns)} "
+        f"from {DATA}.{_ident(table)} where _version = (select version from {DATA}.current_version)"
+    )
