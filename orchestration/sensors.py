@@ -10,22 +10,17 @@ from dagster_shared.error import SerializableErrorInfo
 
 from orchestration.alerts import send_alert
 from orchestration.ingest.contracts import CHANNELS
-from orchestration.ingest.loader import landing_files
+from orchestration.ingest.loader import landed_day_files
 from orchestration.settings import Settings
 
 
 def landing_fingerprints(landing_dir: Path) -> dict[str, float]:
     """'<channel>/<day>' -> newest file mtime, for every day folder that holds files."""
-    found: dict[str, float] = {}
-    for channel in CHANNELS:
-        channel_dir = landing_dir / channel
-        if not channel_dir.is_dir():
-            continue
-        for day in channel_dir.iterdir():
-            files = landing_files(day) if day.is_dir() else []
-            if files:
-                found[f"{channel}/{day.name}"] = max(f.stat().st_mtime for f in files)
-    return found
+    return {
+        f"{channel}/{day}": max(f.stat().st_mtime for f in files)
+        for channel in CHANNELS
+        for day, files in landed_day_files(landing_dir / channel).items()
+    }
 
 
 def build_landing_sensor(ingest_job: dg.UnresolvedAssetJobDefinition, partitions_def: dg.PartitionsDefinition) -> dg.SensorDefinition:

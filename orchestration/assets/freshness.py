@@ -7,19 +7,13 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 
 from orchestration.ingest.contracts import CHANNELS
-from orchestration.ingest.loader import landing_files
+from orchestration.ingest.loader import landed_day_files
 from orchestration.settings import Settings
-
-
-def latest_landed_day(landing_dir: Path, channel: str) -> str | None:
-    channel_dir = landing_dir / channel
-    days = [d.name for d in channel_dir.iterdir() if d.is_dir() and landing_files(d)] if channel_dir.is_dir() else []
-    return max(days, default=None)
 
 
 def freshness_metadata(landing_dir: Path, channel: str, today: date) -> tuple[bool, dict[str, object]]:
     expected = (today - timedelta(days=1)).isoformat()
-    latest = latest_landed_day(landing_dir, channel)
+    latest = max(landed_day_files(landing_dir / channel), default=None)
     behind = (date.fromisoformat(expected) - date.fromisoformat(latest)).days if latest else None
     return latest is not None and latest >= expected, {
         "expected_day": expected,

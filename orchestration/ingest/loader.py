@@ -97,6 +97,13 @@ def landing_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith((".", "_")))
 
 
+def landed_day_files(channel_dir: Path) -> dict[str, list[Path]]:
+    """Day folder name -> its landing files, for the days of a channel that hold any (an empty folder has not landed)."""
+    if not channel_dir.is_dir():
+        return {}
+    return {day.name: files for day in channel_dir.iterdir() if day.is_dir() and (files := landing_files(day))}
+
+
 def load_partition(
     conn: duckdb.DuckDBPyConnection,
     contract: ChannelContract,

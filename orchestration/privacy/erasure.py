@@ -141,16 +141,19 @@ def _scrub_raw(conn: duckdb.DuckDBPyConnection) -> tuple[int, int]:
         f"(select record_id from erased_records where source_channel = '{channel}')"
         for channel, contract in channels.items()
     }
+    erasable = {
+        channel: [c.name for c in contract.columns if c.personal or c.identifier] for channel, contract in channels.items()
+    }
     conn.execute("create or replace temp table erased_values (value VARCHAR)")
-    for channel, contract in channels.items():
-        for column in [c.name for c in contract.columns if c.personal or c.identifier]:
+    for channel in channels:
+        for column in erasable[channel]:
             conn.execute(
                 f"""insert into erased_values select distinct lower(trim(cast({column} as varchar))) from raw.{channel}
                 where {own_records[channel]} and length(trim(cast({column} as varchar))) >= {MIN_RAW_VALUE_LENGTH}"""
             )
     raw_rows = 0
     for channel, contract in channels.items():
-        columns = [c.name for c in contract.columns if c.personal or c.identifier] + ["_extra"]
+        columns = [*erasable[channel], "_extra"]
         raw_rows += conn.execute(
             f"update raw.{channel} set {', '.join(f'{c} = null' for c in columns)} where {own_records[channel]}"
         ).fetchall()[0][0]
