@@ -10,7 +10,7 @@ from expectations.suites.common import key, no_personal_data
 
 TABLE = "marts.customers"
 LEVELS = ["none", "micro", "weak", "strong", "super_strong"]
-STAGES = ["prospect", "first_purchase", "repeat", "loyal", "at_risk", "lapsed"]
+STAGES = ["prospect", "first_purchase", "repeat", "loyal", "at_risk", "lapsed", "reactivated"]
 
 
 def build(frame: pd.DataFrame | None = None) -> gx.ExpectationSuite:

@@ -11,8 +11,9 @@ loyalty id and devices linked to it). For each such customer:
   the customer's records are set to NULL; facts such as amounts stay, so
   totals still add up but no longer point to anyone;
 - ``quarantine`` rows whose raw text holds one of those raw values lose the text;
-- in ``staging``, ``intermediate`` and ``identity``, rows holding a suppressed
-  hash lose every hash column, identity rows are deleted, and the customer_id
+- in ``staging``, rows holding a suppressed hash lose every hash column; in
+  ``intermediate``, ``identity`` and ``marts`` (where incremental models such
+  as ``sessions`` keep rows across runs) such rows are deleted; the customer_id
   is marked ``erased`` in the registry;
 - the request's own identifier value is cleared in ``raw.privacy_requests``.
 
@@ -30,7 +31,10 @@ import duckdb
 
 from orchestration.ingest.contracts import CONTRACTS
 
-SCRUBBED_SCHEMAS = ("staging", "intermediate", "identity")
+SCRUBBED_SCHEMAS = ("staging", "intermediate", "identity", "marts")
+# Rows holding an erased person's hash are deleted here; in staging they stay with the hashes cleared (the facts
+# still count, anonymously). Marts are rebuilt after erasure, but incremental ones (sessions) keep their rows.
+DELETE_ROWS_IN = ("identity", "marts")
 MIN_RAW_VALUE_LENGTH = 4  # shorter raw values are not searched for in quarantined text
 
 
@@ -174,7 +178,7 @@ def _scrub_raw(conn: duckdb.DuckDBPyConnection) -> tuple[int, int]:
 
 
 def _scrub_derived(conn: duckdb.DuckDBPyConnection, run_at: datetime) -> None:
-    """Hashes of erased people leave staging, intermediate and identity tables.
+    """Hashes of erased people leave staging, intermediate, identity and mart tables.
 
     A row holding one of their hashes is theirs: it loses every hash column (its
     name hash too). A reference column (a referrer's account) belongs to someone
@@ -203,7 +207,9 @@ def _scrub_derived(conn: duckdb.DuckDBPyConnection, run_at: datetime) -> None:
         hit = " or ".join(
             f"split_part({c}, ':', 2) in {suppressed}" if c.endswith("_node") else f"{c} in {suppressed}" for c in own
         )
-        if schema == "identity" or table.startswith("int_"):
+        if not own:
+            pass  # only references to other people (orders.referrer_account_id_hash): cleared below
+        elif schema in DELETE_ROWS_IN or table.startswith("int_"):
             conn.execute(f"delete from {schema}.{table} where {hit}")
         else:
             conn.execute(f"update {schema}.{table} set {', '.join(f'{c} = null' for c in own)} where {hit}")

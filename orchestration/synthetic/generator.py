@@ -73,6 +73,9 @@ class GeneratorConfig:
     end: date = DEFAULT_END
     bad_row_rate: float = 0.0
     prospect_share: float = 0.12
+    # Share of clickstream and campaign events delivered 1-3 days after they happened (apps buffer offline,
+    # e-mail trackers report opens late): the incremental journey models must still pick them up.
+    late_delivery_share: float = 0.02
     params: TrueParameters = field(default_factory=TrueParameters)
 
     @property
@@ -124,7 +127,7 @@ def generate(config: GeneratorConfig, out_dir: Path) -> GenerationReport:
                 channel=channel
             ).to_parquet(truth / "records" / f"{channel}-{chunk:04d}.parquet", index=False)
             frame = frame.drop(columns="_person_id")
-            frame["_day"] = pd.to_datetime(frame[CONTRACTS[channel].event_time]).dt.strftime("%Y-%m-%d")
+            frame["_day"] = _delivery_day(config, chunk, channel, pd.to_datetime(frame[CONTRACTS[channel].event_time]))
             if config.bad_row_rate > 0 and channel != "privacy_requests":
                 frame, n_bad = _inject_bad_rows(rng, frame, channel, config.bad_row_rate)
                 bad[channel] += n_bad
@@ -459,7 +462,8 @@ def _clickstream(
         types,
     )
     person = app.iloc[sess["pos"].to_numpy()[ev_sess]]
-    device = np.array([d[int(x) % len(d)] for d, x in zip(person["devices"], rng.integers(0, 9, ev_sess.size), strict=True)])
+    # One device per session (people switch devices between visits, not between clicks).
+    device = np.array([d[int(x) % len(d)] for d, x in zip(person["devices"], rng.integers(0, 9, k)[ev_sess], strict=True)])
     logged_in = (ev_no >= login_at) & person["account_id"].notna().to_numpy()
     utm = rng.choice(["google", "wechat", "newsletter", "direct", "instagram"], k)[ev_sess]
     return pd.DataFrame(
@@ -673,6 +677,19 @@ def _inject_bad_rows(rng: np.random.Generator, frame: pd.DataFrame, channel: str
             continue
     dup = frame.iloc[duplicates]
     return pd.concat([frame, dup], ignore_index=True), n_bad
+
+
+LATE_CHANNELS = ("app_web_events", "marketing_events")
+
+
+def _delivery_day(cfg: GeneratorConfig, chunk: int, channel: str, happened: pd.Series) -> pd.Series:
+    """The landing folder a row is delivered in: its own day, or 1-3 days later for a late share of events."""
+    day = happened.dt.normalize()
+    if channel in LATE_CHANNELS and cfg.late_delivery_share > 0:
+        rng = np.random.default_rng([cfg.seed, chunk, LATE_CHANNELS.index(channel), 7])  # its own stream
+        delay = np.where(rng.random(len(day)) < cfg.late_delivery_share, rng.integers(1, 4, len(day)), 0)
+        day = (day + pd.to_timedelta(delay, unit="D")).clip(upper=pd.Timestamp(cfg.end))
+    return day.dt.strftime("%Y-%m-%d")
 
 
 def _write_daily(frame: pd.DataFrame, folder: Path, channel: str, chunk: int) -> int:

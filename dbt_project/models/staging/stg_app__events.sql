@@ -23,7 +23,8 @@ renamed as (
             when event_type = 'share' then 'connect'
             when event_type = 'idea_submitted' then 'collaborate'
         end as behaviour_mode,
-        _partition as source_partition
+        _partition as source_partition,
+        _loaded_at as loaded_at
     from source
 )
 

@@ -17,7 +17,8 @@ renamed as (
         tier,
         email_opt_in,
         sms_opt_in,
-        _partition as source_partition
+        _partition as source_partition,
+        _loaded_at as loaded_at
     from source
 )
 

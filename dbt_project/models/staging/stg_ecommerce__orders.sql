@@ -18,7 +18,8 @@ renamed as (
         status,
         utm_source,
         {{ identifier_columns('account_id', 'referrer_account_id', 'referrer_account_id') }},
-        _partition as source_partition
+        _partition as source_partition,
+        _loaded_at as loaded_at
     from source
 )
 

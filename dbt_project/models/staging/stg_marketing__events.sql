@@ -12,7 +12,8 @@ renamed as (
         {{ identifier_columns('email', 'email') }},
         {{ identifier_columns('phone', 'phone') }},
         {{ identifier_columns('device_id', 'device_id') }},
-        _partition as source_partition
+        _partition as source_partition,
+        _loaded_at as loaded_at
     from source
 )
 

@@ -14,7 +14,8 @@ renamed as (
         amount,
         items,
         payment_method,
-        _partition as source_partition
+        _partition as source_partition,
+        _loaded_at as loaded_at
     from source
 )
 

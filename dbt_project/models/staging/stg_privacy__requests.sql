@@ -13,7 +13,8 @@ renamed as (
             when '{{ kind }}' then {{ pseudonymize(normalize_identifier(kind, 'identifier_value')) }}
             {%- endfor %}
         end as identifier_hash,
-        _partition as source_partition
+        _partition as source_partition,
+        _loaded_at as loaded_at
     from source
 )
 

@@ -17,7 +17,8 @@ renamed as (
         {{ dbt.datediff('opened_at', 'resolved_at', 'minute') }} as resolution_minutes,
         csat,
         status,
-        _partition as source_partition
+        _partition as source_partition,
+        _loaded_at as loaded_at
     from source
 )
 

@@ -17,7 +17,8 @@ renamed as (
         end as nps_category,
         -- Free-text comments may hold personal data: only their presence leaves raw.
         coalesce(length(trim(comment)) > 0, false) as has_comment,
-        _partition as source_partition
+        _partition as source_partition,
+        _loaded_at as loaded_at
     from source
 )
 

@@ -1,21 +1,14 @@
 {#-
     One row per active customer: every fact the profile is built from, before any rule is applied
-    (the rules, relationship level, lifecycle stage and RFM segment, live in customers).
-    A customer is known by at least one person-level identifier (email, phone, loyalty or account id);
-    devices never linked to one are anonymous visitors, not customers.
+    (the rules, relationship level and RFM segment, live in customers; the lifecycle stage is the
+    latest transition in customer_journeys).
 -#}
 with registry as (
-    select r.customer_id, r.created_at
-    from {{ source('identity', 'customer_registry') }} as r
-    where r.status = 'active'
-      and exists (
-          select 1 from {{ source('identity', 'identifier_customers') }} as ic
-          where ic.customer_id = r.customer_id and ic.identifier_type <> 'device_id'
-      )
+    select * from {{ ref('int_known_customers') }}
 ),
 
 record_customers as (
-    select * from {{ source('identity', 'record_customers') }}
+    select * from {{ ref('int_known_customer_records') }}
 ),
 
 activity as (
@@ -126,6 +119,12 @@ clv as (
     select * from {{ source('clv', 'customer_clv') }}
 ),
 
+current_stage as (
+    select customer_id, stage as lifecycle_stage, transitioned_at as lifecycle_stage_since
+    from {{ ref('customer_journeys') }}
+    where is_current
+),
+
 rfm_scores as (
     select
         customer_id,
@@ -175,7 +174,9 @@ profile as (
         clv.expected_avg_order_value,
         clv.clv_12m,
         clv.clv_12m_p10,
-        clv.clv_12m_p90
+        clv.clv_12m_p90,
+        coalesce(cs.lifecycle_stage, 'prospect') as lifecycle_stage,
+        cs.lifecycle_stage_since
     from registry as r
     left join seen as s on s.customer_id = r.customer_id
     left join orders as o on o.customer_id = r.customer_id
@@ -189,6 +190,7 @@ profile as (
     left join opted_out as oo on oo.customer_id = r.customer_id
     left join referrals as ref on ref.customer_id = r.customer_id
     left join clv on clv.customer_id = r.customer_id
+    left join current_stage as cs on cs.customer_id = r.customer_id
 )
 
 select * from profile

@@ -1,6 +1,6 @@
 {#- One row per purchase: a store sale or an online order that was not cancelled. -#}
 with record_customers as (
-    select * from {{ source('identity', 'record_customers') }}
+    select * from {{ ref('int_known_customer_records') }}
 ),
 
 store_sales as (

@@ -1,6 +1,7 @@
 {#-
     One row per active customer: the unified profile (hashed identifiers only; see customer_identifiers),
-    with the rules applied to it: relationship level, lifecycle stage, RFM segment (docs/customers.md).
+    with the rules applied to it: relationship level and RFM segment (docs/customers.md). The lifecycle
+    stage is the customer's latest transition in customer_journeys.
 -#}
 select
     *,
@@ -11,14 +12,6 @@ select
         when not has_referred_buyer then 'strong'
         else 'super_strong'
     end as relationship_level,
-    case
-        when orders = 0 then 'prospect'
-        when p_alive is not null and p_alive < {{ var('lifecycle_lapsed_p_alive') }} then 'lapsed'
-        when p_alive is not null and p_alive < {{ var('lifecycle_at_risk_p_alive') }} then 'at_risk'
-        when orders = 1 then 'first_purchase'
-        when orders >= {{ var('lifecycle_loyal_min_orders') }} then 'loyal'
-        else 'repeat'
-    end as lifecycle_stage,
     case
         when orders = 0 then 'prospect'
         when recency_score >= 4 and frequency_score >= 4 and monetary_score >= 4 then 'champions'

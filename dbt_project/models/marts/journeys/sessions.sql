@@ -1,0 +1,155 @@
+{#-
+    One row per clickstream session: a device's events with no gap longer than
+    session_inactivity_minutes (30) between them. A gap of exactly the limit continues the session.
+    The session's customer is the known customer its events are stitched to (the device's owner,
+    or, on a shared device that identity resolution held back, the customer who logged in).
+
+    Incremental by device, and equal to a full rebuild after every run: a device's sessions are
+    recomputed from its whole history when it has events loaded since the last build (late events
+    included, however late), when its events are stitched to other customers than its sessions
+    show, or when its event count changed; sessions of devices with no events left are deleted.
+-#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='device_id_hash',
+        on_schema_change='append_new_columns',
+        post_hook="delete from {{ this }} where not exists (select 1 from {{ ref('stg_app__events') }} as e where e.device_id_hash = {{ this }}.device_id_hash)"
+    )
+}}
+{%- set gap_minutes = var('session_inactivity_minutes') %}
+
+with events as (
+    select
+        e.event_id,
+        e.device_id_hash,
+        e.occurred_at,
+        e.event_type,
+        e.platform,
+        e.utm_source,
+        e.utm_medium,
+        e.utm_campaign,
+        e.loaded_at,
+        c.customer_id
+    from {{ ref('stg_app__events') }} as e
+    left join {{ ref('int_known_customer_records') }} as c
+        on c.source_channel = 'app_web_events' and c.record_id = e.event_id
+    where e.device_id_hash is not null
+),
+
+{% if is_incremental() %}
+device_now as (
+    select
+        device_id_hash,
+        count(*) as events,
+        max(loaded_at) as last_loaded_at,
+        min(customer_id) as min_customer_id,
+        max(customer_id) as max_customer_id,
+        count(distinct customer_id) as customers
+    from events
+    group by device_id_hash
+),
+
+device_stored as (
+    select
+        device_id_hash,
+        sum(events) as events,
+        min(customer_id) as min_customer_id,
+        max(customer_id) as max_customer_id,
+        count(distinct customer_id) as customers
+    from {{ this }}
+    group by device_id_hash
+),
+
+changed_devices as (
+    select n.device_id_hash
+    from device_now as n
+    left join device_stored as s on s.device_id_hash = n.device_id_hash
+    where s.device_id_hash is null
+       or n.last_loaded_at > (select coalesce(max(last_loaded_at), cast('1900-01-01' as timestamp)) from {{ this }})
+       or n.events <> s.events
+       or n.min_customer_id is distinct from s.min_customer_id
+       or n.max_customer_id is distinct from s.max_customer_id
+       or n.customers <> s.customers
+),
+
+events_to_sessionise as (
+    select e.*
+    from events as e
+    inner join changed_devices as d on d.device_id_hash = e.device_id_hash
+),
+{% else %}
+events_to_sessionise as (
+    select * from events
+),
+{% endif %}
+
+flagged as (
+    select
+        *,
+        case
+            when lag(occurred_at) over (partition by device_id_hash order by occurred_at, event_id) is null then 1
+            when occurred_at > {{ dbt.dateadd('minute', gap_minutes, 'lag(occurred_at) over (partition by device_id_hash order by occurred_at, event_id)') }} then 1
+            else 0
+        end as starts_session
+    from events_to_sessionise
+),
+
+numbered as (
+    select
+        *,
+        sum(starts_session) over (partition by device_id_hash order by occurred_at, event_id rows between unbounded preceding and current row) as session_number
+    from flagged
+),
+
+landing as (
+    {#- The first event of a session carries where the visitor came from. -#}
+    select device_id_hash, session_number, platform, utm_source, utm_medium, utm_campaign
+    from numbered
+    where starts_session = 1
+),
+
+sessions as (
+    select
+        n.device_id_hash,
+        n.session_number,
+        min(n.occurred_at) as session_start,
+        max(n.occurred_at) as session_end,
+        count(*) as events,
+        sum(case when n.event_type = 'page_view' then 1 else 0 end) as page_views,
+        sum(case when n.event_type = 'product_view' then 1 else 0 end) as product_views,
+        sum(case when n.event_type = 'search' then 1 else 0 end) as searches,
+        sum(case when n.event_type = 'add_to_cart' then 1 else 0 end) as add_to_carts,
+        sum(case when n.event_type = 'checkout' then 1 else 0 end) as checkouts,
+        sum(case when n.event_type = 'login' then 1 else 0 end) as logins,
+        min(n.customer_id) as customer_id,
+        max(n.loaded_at) as last_loaded_at
+    from numbered as n
+    group by n.device_id_hash, n.session_number
+)
+
+select
+    {{ dbt.hash(dbt.concat(["s.device_id_hash", "'|'", "cast(s.session_start as " ~ dbt.type_string() ~ ")"])) }} as session_id,
+    s.device_id_hash,
+    s.customer_id,
+    s.session_number,
+    s.session_start,
+    s.session_end,
+    cast(s.session_start as date) as session_date,
+    {{ dbt.datediff('s.session_start', 's.session_end', 'second') }} as duration_seconds,
+    s.events,
+    s.page_views,
+    s.product_views,
+    s.searches,
+    s.add_to_carts,
+    s.checkouts,
+    s.logins,
+    {{ platform_channel('l.platform') }} as channel,
+    l.utm_source as landing_utm_source,
+    l.utm_medium as landing_utm_medium,
+    l.utm_campaign as landing_utm_campaign,
+    s.checkouts > 0 as converted,
+    s.last_loaded_at
+from sessions as s
+inner join landing as l on l.device_id_hash = s.device_id_hash and l.session_number = s.session_number
