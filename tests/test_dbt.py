@@ -21,7 +21,7 @@ def test_dbt_unit_tests_pass(pipeline_run) -> None:  # noqa: ANN001
     """Unit tests need their input relations to exist: they run against the pipeline's warehouse."""
     run = _dbt("test", "--select", "test_type:unit")
     assert run.returncode == 0, run.stdout[-3000:]
-    assert "PASS=3" in run.stdout, run.stdout[-3000:]
+    assert "PASS=6" in run.stdout, run.stdout[-3000:]
 
 
 def test_phone_written_four_ways_gets_one_hash_equal_to_python() -> None:

@@ -8,9 +8,8 @@ from orchestration.serving.postgres import publish_to_postgres
 from orchestration.serving.publish import PUBLISHED_TABLES, current_path, last_published_at, publish
 from orchestration.settings import Settings
 
-UPSTREAM = [["marts", "customers"], ["marts", "customer_identifiers"], ["marts", "customer_equity"], ["marts", "orders"],
-            ["marts", "customer_rfm_summary"],
-            ["clv", "customer_clv"], ["clv", "clv_model_runs"], ["privacy", "erasure_log"]]
+# Every published table's asset (schema.table in PUBLISHED_TABLES is its asset key), and the erasure log.
+UPSTREAM = [source.split(".") for source in PUBLISHED_TABLES.values()] + [["privacy", "erasure_log"]]
 KEPT_VERSIONS = 3
 
 

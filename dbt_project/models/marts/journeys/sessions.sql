@@ -6,8 +6,8 @@
 
     Incremental by device, and equal to a full rebuild after every run: a device's sessions are
     recomputed from its whole history when it has events loaded since the last build (late events
-    included, however late), when its events are stitched to other customers than its sessions
-    show, or when its event count changed; sessions of devices with no events left are deleted.
+    included, however late), when a stored session's events are now stitched to another customer,
+    or when its events changed in number; sessions of devices with no events left are deleted.
 -#}
 {{
     config(
@@ -40,26 +40,25 @@ with events as (
 
 {% if is_incremental() %}
 device_now as (
-    select
-        device_id_hash,
-        count(*) as events,
-        max(loaded_at) as last_loaded_at,
-        min(customer_id) as min_customer_id,
-        max(customer_id) as max_customer_id,
-        count(distinct customer_id) as customers
+    select device_id_hash, count(*) as events, max(loaded_at) as last_loaded_at
     from events
     group by device_id_hash
 ),
 
 device_stored as (
-    select
-        device_id_hash,
-        sum(events) as events,
-        min(customer_id) as min_customer_id,
-        max(customer_id) as max_customer_id,
-        count(distinct customer_id) as customers
+    select device_id_hash, sum(events) as events
     from {{ this }}
     group by device_id_hash
+),
+
+restitched_devices as (
+    {#- A stored session whose events are now stitched to another customer (or lost some events). -#}
+    select s.device_id_hash
+    from {{ this }} as s
+    inner join events as e
+        on e.device_id_hash = s.device_id_hash and e.occurred_at >= s.session_start and e.occurred_at <= s.session_end
+    group by s.device_id_hash, s.session_start, s.customer_id, s.events
+    having min(e.customer_id) is distinct from s.customer_id or count(*) <> s.events
 ),
 
 changed_devices as (
@@ -69,9 +68,8 @@ changed_devices as (
     where s.device_id_hash is null
        or n.last_loaded_at > (select coalesce(max(last_loaded_at), cast('1900-01-01' as timestamp)) from {{ this }})
        or n.events <> s.events
-       or n.min_customer_id is distinct from s.min_customer_id
-       or n.max_customer_id is distinct from s.max_customer_id
-       or n.customers <> s.customers
+    union
+    select device_id_hash from restitched_devices
 ),
 
 events_to_sessionise as (
