@@ -37,13 +37,23 @@ def _anonymous_devices(warehouse: Path) -> set[str]:
         ).fetchall()}
 
 
+def _hash(kind: str, value: str, key: bytes) -> str:
+    normalised = value.lower().strip() if kind == "email" else value.replace(" ", "") if kind == "phone" else value.strip()
+    return pseudonymize(normalised, key)
+
+
 def _hashes(values: dict[str, list[str]], key: bytes) -> set[str]:
-    out = set()
-    for kind, items in values.items():
-        for value in items:
-            normalised = value.lower().strip() if kind == "email" else value.replace(" ", "") if kind == "phone" else value.strip()
-            out.add(pseudonymize(normalised, key))
-    return out
+    return {_hash(kind, value, key) for kind, items in values.items() for value in items}
+
+
+def _linked_to(values: dict[str, list[str]], request_id: str, key: bytes, warehouse: Path) -> dict[str, list[str]]:
+    """Only the values the identity graph joined to the identifier the request named (suppressed under it): an
+    erasure can know nothing else as the person's (a phone seen once on a till receipt, never beside their
+    e-mail, belongs to nobody the platform knows)."""
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        linked = {r[0] for r in conn.execute(
+            "select identifier_hash from privacy.suppressed_identifiers where request_id = ?", [request_id]).fetchall()}
+    return {k: kept for k, items in values.items() if (kept := [v for v in items if _hash(k, v, key) in linked])}
 
 
 def _search_everywhere(path: Path, needles: list[str], skip: set[str] = frozenset()) -> list[str]:
@@ -103,7 +113,8 @@ def test_erasure_and_opt_out_are_honoured_on_the_next_run(pipeline_run, tmp_path
     for path in (pipeline_run.home / "landing" / "privacy_requests").glob("*/*.jsonl"):
         earlier += [json.loads(line) for line in path.read_text().splitlines()]
     earlier_ids = [r["request_id"] for r in earlier if r["request_type"] == "erasure"]
-    earlier_people = set(records.loc[records["record_id"].isin(earlier_ids), "person_id"])
+    request_of = dict(records.loc[records["record_id"].isin(earlier_ids), ["person_id", "record_id"]].itertuples(index=False))
+    request_of[erased] = "TEST-ERASE-1"
 
     saved = dict(os.environ)
     try:
@@ -142,8 +153,10 @@ def test_erasure_and_opt_out_are_honoured_on_the_next_run(pipeline_run, tmp_path
             ).fetchall()
             assert consent == [(False, False)]
 
-        for person in {erased} | earlier_people:
-            values = _person_values(truth, person, anonymous)
+        for person, request_id in request_of.items():
+            values = _linked_to(_person_values(truth, person, anonymous), request_id, key, settings.warehouse_path)
+            if person == erased:
+                assert values == erased_values, "every identifier of the test person is linked to their loyalty id"
             needles = [v.lower().strip() for kind, items in values.items() if kind != "phone" for v in items]
             needles += [v.replace(" ", "")[3:].lstrip("0") for v in values.get("phone", [])]
             hashes = sorted(_hashes(values, key))
