@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from expectations.runner import validate
-from expectations.suites import customer_clv, customers, orders
+from expectations.suites import customer_clv, customers, orders, touchpoints
 
 
 def _real(pipeline_run, table: str) -> pd.DataFrame:  # noqa: ANN001
@@ -21,7 +21,7 @@ def _blocked_by(frame: pd.DataFrame, suite) -> set[str]:  # noqa: ANN001
 
 
 def test_real_marts_pass(pipeline_run) -> None:  # noqa: ANN001
-    for suite in (customers, customer_clv, orders):
+    for suite in (customers, customer_clv, orders, touchpoints):
         assert _blocked_by(_real(pipeline_run, suite.TABLE), suite) == set(), suite.TABLE
 
 
@@ -49,3 +49,19 @@ def test_duplicates_impossible_values_and_leaked_personal_data_block(pipeline_ru
     sales = _real(pipeline_run, orders.TABLE)
     sales.loc[0, "amount"] = -10
     assert _blocked_by(sales, orders) == {"expect_column_values_to_be_between:amount"}
+
+    activity = _real(pipeline_run, touchpoints.TABLE)
+    bad = pd.concat([activity, activity.iloc[:1]], ignore_index=True)
+    bad.loc[1, "channel"] = "fax"
+    bad.loc[2, "marketing_source"] = "wang.fang@163.com"
+    bad.loc[3, "touchpoint_value"] = -1.0
+    assert _blocked_by(bad, touchpoints) == {
+        "expect_column_values_to_be_unique:touchpoint_id",
+        "expect_column_values_to_be_in_set:channel",
+        "expect_column_values_to_not_match_regex:marketing_source",
+        "expect_column_values_to_be_between:touchpoint_value",
+    }
+    # Activity that loses its customers (identity resolution broke) warns without blocking.
+    bad = activity.assign(customer_id=None)
+    outcome = validate(bad, touchpoints.build(bad))
+    assert outcome.passed and [f.column for f in outcome.failed] == ["customer_id"]

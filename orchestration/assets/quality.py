@@ -15,6 +15,7 @@ GATED_TABLES = {
     "orders": dg.AssetKey(["marts", "orders"]),
     "customer_clv": dg.AssetKey(["clv", "customer_clv"]),
     "customers": dg.AssetKey(["marts", "customers"]),
+    "touchpoints": dg.AssetKey(["marts", "touchpoints"]),
 }
 
 
