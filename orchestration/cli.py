@@ -189,11 +189,19 @@ def print_summary(settings: Settings, result: PipelineResult, seconds: float) ->
                 "select relationship_level, count(*) from customers group by 1 order by 2 desc"
             ).fetchall()
             version, = conn.execute("select version from published_version").fetchone()
+            touchpoints, stitched = conn.execute(
+                "select count(*), count(customer_id) from touchpoints").fetchone()
+            sessions, converted = conn.execute(
+                "select count(*), count(*) filter (where converted) from sessions").fetchone()
+            stages = conn.execute("select lifecycle_stage, count(*) from customers group by 1 order by 2 desc").fetchall()
         print(f"  customers         {customers:>14,}")
         print(f"  orders            {orders:>14,}  ({known_orders:,} linked to a customer)")
         print(f"  revenue           {float(revenue):>14,.2f}")
         print(f"  12-month CLV      {float(clv or 0):>14,.2f}  (sum over customers, discounted)")
         print("  relationship      " + ", ".join(f"{level} {n:,}" for level, n in levels))
+        print("  lifecycle         " + ", ".join(f"{stage} {n:,}" for stage, n in stages))
+        print(f"  touchpoints       {touchpoints:>14,}  ({stitched / max(touchpoints, 1):.1%} stitched to a customer)")
+        print(f"  sessions          {sessions:>14,}  ({converted / max(sessions, 1):.1%} converted)")
         print(f"warehouse:          {settings.warehouse_path}")
         print(f"published for BI:   {serving} (version {version}; Parquet beside it)")
     else:
