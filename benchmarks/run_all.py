@@ -19,7 +19,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=10_000_000, help="rows in the ingest benchmark's day file")
     args = parser.parse_args()
-    runs = [[sys.executable, str(HERE / "ingest.py"), "--rows", str(args.rows)]]
+    runs = [
+        [sys.executable, str(HERE / "ingest.py"), "--rows", str(args.rows)],
+        [sys.executable, str(HERE / "journeys_incremental.py")],
+    ]
     failed = 0
     for command in runs:
         print("$", " ".join(command[1:]), flush=True)

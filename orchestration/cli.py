@@ -167,7 +167,8 @@ def print_summary(settings: Settings, result: PipelineResult, seconds: float) ->
     evaluations = result.get_asset_check_evaluations()
     late = [e.asset_key.to_user_string() for e in evaluations if e.check_name == "landed_yesterday" and not e.passed]
     if late:
-        latest = max(str(e.metadata["latest_landed_day"].value) for e in evaluations if e.check_name == "landed_yesterday")
+        landed = [str(e.metadata["latest_landed_day"].value) for e in evaluations if e.check_name == "landed_yesterday"]
+        latest = max((day for day in landed if day != "never"), default="never")  # "never" sorts after dates
         print(f"  freshness: {len(late)} channel(s) have not landed yesterday's files (latest day landed: {latest}); "
               "a warning, not a failure")
     dbt_tests = [e for e in evaluations if not e.check_name.startswith("gx_") and e.check_name != "landed_yesterday"]
