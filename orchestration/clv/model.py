@@ -13,6 +13,7 @@ one-time buyers get the population mean spend p*v/(q-1).
 
 from __future__ import annotations
 
+import json
 import math
 import warnings
 from collections.abc import Callable
@@ -28,6 +29,8 @@ with warnings.catch_warnings():
     from lifetimes.utils import ConvergenceError
 
 SUMMARY_COLUMNS = ("customer_id", "frequency", "recency", "T", "monetary_value")
+BGNBD_PARAMS = ("r", "alpha", "a", "b")
+GG_PARAMS = ("p", "q", "v")
 DAYS_PER_MONTH = 365.25 / 12
 MAX_LOG_SD = 1.0
 FIT_TOLERANCES = (1e-7, 1e-6, 1e-5)
@@ -61,6 +64,21 @@ class ClvFit:
     repeat_buyers: int
     config: ClvConfig
     library_versions: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_record(cls, record: dict[str, object], cfg: ClvConfig) -> ClvFit:
+        """The model a ``clv_model_runs`` row describes (the inverse of ``as_record``), to score with it again."""
+        def pick(prefix: str, keys: tuple[str, ...], suffix: str = "") -> dict[str, float]:
+            values = {k: record.get(f"{prefix}_{k}{suffix}") for k in keys}
+            return {k: float(v) for k, v in values.items() if v is not None and math.isfinite(float(v))}
+
+        return cls(
+            bgnbd=pick("bgnbd", BGNBD_PARAMS), bgnbd_se=pick("bgnbd", BGNBD_PARAMS, "_se"),
+            gamma_gamma=pick("gg", GG_PARAMS), gamma_gamma_se=pick("gg", GG_PARAMS, "_se"),
+            bgnbd_log_likelihood=float(record["bgnbd_log_likelihood"]), customers=int(record["customers"]),
+            distinct_rows=int(record["distinct_rows"]), repeat_buyers=int(record["repeat_buyers"]), config=cfg,
+            library_versions=json.loads(str(record.get("library_versions") or "{}")),
+        )
 
     def as_record(self) -> dict[str, object]:
         record: dict[str, object] = {f"bgnbd_{k}": v for k, v in self.bgnbd.items()}

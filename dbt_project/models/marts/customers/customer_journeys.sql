@@ -18,10 +18,16 @@ with as_of as (
     select max(cutoff_date) as as_of_date from {{ ref('customer_rfm_summary') }}
 ),
 
+usable_runs as (
+    {#- A rejected fit leaves a 'failed' row without parameters; the model in use is the latest other one. -#}
+    select * from {{ source('clv', 'clv_model_runs') }}
+    where coalesce(status, 'fitted') <> 'failed'
+),
+
 model as (
     select bgnbd_r as r, bgnbd_alpha as alpha, bgnbd_a as a, bgnbd_b as b, time_unit_days
-    from {{ source('clv', 'clv_model_runs') }}
-    where run_at = (select max(run_at) from {{ source('clv', 'clv_model_runs') }})
+    from usable_runs
+    where run_at = (select max(run_at) from usable_runs)
 ),
 
 orders as (
