@@ -171,10 +171,16 @@ def print_summary(settings: Settings, result: PipelineResult, seconds: float) ->
         latest = max((day for day in landed if day != "never"), default="never")  # "never" sorts after dates
         print(f"  freshness: {len(late)} channel(s) have not landed yesterday's files (latest day landed: {latest}); "
               "a warning, not a failure")
-    dbt_tests = [e for e in evaluations if not e.check_name.startswith("gx_") and e.check_name != "landed_yesterday"]
+    fit_checks = [e for e in evaluations if e.check_name == "clv_fit_succeeded"]
+    dbt_tests = [e for e in evaluations
+                 if not e.check_name.startswith("gx_") and e.check_name not in ("landed_yesterday", "clv_fit_succeeded")]
     failed_tests = [e.check_name for e in dbt_tests if not e.passed]
     print(f"  dbt tests: {len(dbt_tests) - len(failed_tests)} of {len(dbt_tests)} passed"
           + (f"; failed: {', '.join(failed_tests)}" if failed_tests else ""))
+    for evaluation in fit_checks:
+        print(f"  CLV model: {evaluation.metadata['status'].value if evaluation.passed else 'fit REJECTED'}"
+              + ("" if evaluation.passed else f" ({evaluation.metadata['reason'].value}; "
+                 f"{evaluation.metadata['kept'].value})"))
     for evaluation in evaluations:
         if evaluation.check_name.startswith("gx_"):
             print(f"  quality gate {evaluation.check_name} on {evaluation.asset_key.to_user_string()}: "
