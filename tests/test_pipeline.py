@@ -30,6 +30,18 @@ def test_every_asset_materialises(pipeline_run) -> None:  # noqa: ANN001
     assert max(e.metadata["latest_landed_day"].value for e in fresh) == pipeline_run.days[-1]
 
 
+def test_dbt_assets_report_row_counts_and_typed_columns(pipeline_run) -> None:  # noqa: ANN001
+    """What the UI shows for a dbt model: its row count and its columns with DuckDB types and YAML descriptions."""
+    events = {e.asset_key.to_user_string(): e for e in pipeline_run.result.get_asset_materialization_events()}
+    metadata = events["marts/touchpoints"].materialization.metadata
+    columns = {c.name: c for c in metadata["dagster/column_schema"].schema.columns}
+    with duckdb.connect(str(pipeline_run.warehouse), read_only=True) as conn:
+        rows = conn.execute("select count(*) from marts.touchpoints").fetchone()[0]
+    assert metadata["dagster/row_count"].value == rows > 0
+    assert (columns["occurred_at"].type, columns["touchpoint_value"].type) == ("TIMESTAMP", "DOUBLE")
+    assert columns["channel"].description == "The medium the customer used."
+
+
 def test_every_landed_row_is_loaded_or_quarantined(pipeline_run) -> None:  # noqa: ANN001
     truth = pd.read_parquet(pipeline_run.home / "ground_truth" / "records")
     with duckdb.connect(str(pipeline_run.warehouse), read_only=True) as conn:

@@ -90,11 +90,11 @@ def test_asset_graph_and_a_materialisation_in_the_browser(webserver: str) -> Non
         open_page("/assets")
         page.screenshot(path=str(ARTIFACTS / "ui-catalog.png"), full_page=True)
 
-        # A mart's page: materialised by the pipeline's run, with its owner, kinds, dbt columns and checks.
+        # A mart's page: materialised by the pipeline's run, with its owner, kinds, typed dbt columns and checks.
         open_page("/assets/marts/customers")
         expect(page.get_by_text("Latest materialization")).to_be_visible(timeout=30_000)
         expect(page.get_by_text("ago").first).to_be_visible()
-        for text in ("analytics-engineering", "relationship_level", "lifecycle_stage"):
+        for text in ("analytics-engineering", "relationship_level", "lifecycle_stage", "TIMESTAMP"):
             expect(page.get_by_text(text).first).to_be_visible()
         page.screenshot(path=str(ARTIFACTS / "ui-customers.png"), full_page=True)
         page.get_by_role("tab", name="Checks").click()

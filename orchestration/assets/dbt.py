@@ -5,11 +5,14 @@ staging (and the identity graph's input) -> identity resolution -> core marts
 Each step runs `dbt build` (models and their data tests) on one tag.
 """
 
+import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 import dagster as dg
+import duckdb
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+from dagster_duckdb import DuckDBResource
 
 from orchestration.resources import WAREHOUSE_POOL, dbt_project
 
@@ -33,13 +36,40 @@ class ClienteleTranslator(DagsterDbtTranslator):
         )
 
 
+def with_table_facts(conn: duckdb.DuckDBPyConnection, manifest: Mapping[str, Any], event: Any) -> Any:
+    """A built model's row count and its columns typed as DuckDB stores them (descriptions from the YAML kept)."""
+    if not isinstance(event, dg.Output):
+        return event
+    unique_id = event.metadata.get("unique_id")
+    node = manifest["nodes"].get(getattr(unique_id, "value", unique_id))
+    if node is None:
+        return event
+    schema, table = node["schema"], node["alias"]
+    rows = conn.execute(f'select count(*) from "{schema}"."{table}"').fetchall()[0][0]
+    typed = conn.execute(
+        "select column_name, data_type from information_schema.columns "
+        "where table_schema = ? and table_name = ? order by ordinal_position", [schema, table]
+    ).fetchall()
+    descriptions = {name: column.get("description") or None for name, column in node.get("columns", {}).items()}
+    schema_value = dg.TableSchema(columns=[dg.TableColumn(n, t, description=descriptions.get(n)) for n, t in typed])
+    return event.with_metadata({**event.metadata, "dagster/row_count": rows, "dagster/column_schema": schema_value})
+
+
 def build_dbt_step(name: str, tag: str, description: str) -> dg.AssetsDefinition:
-    def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
+    def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: DuckDBResource) -> Iterator[Any]:
         # Unit tests check SQL logic on fixtures, not data: they run in `make test`, not every night.
         # A test whose parents are built in two steps (a relationship from a customer mart to an identity
         # model) runs in the step that builds the last of them ('buildable'), not in the first ('eager').
         args = ["build", "--exclude-resource-type", "unit_test", "--indirect-selection", "buildable"]
-        yield from dbt.cli(args, context=context).stream()
+        invocation = dbt.cli(args, context=context, raise_on_error=False)
+        events = list(invocation.stream())
+        # dbt's process holds DuckDB's only lock while it runs: row counts and column types are read after it.
+        manifest = json.loads(dbt_project.manifest_path.read_text())
+        with warehouse.get_connection() as conn:
+            for event in events:
+                yield with_table_facts(conn, manifest, event)
+        if not invocation.is_successful():
+            raise invocation.get_error()  # after the models that were built have been reported
 
     _build.__doc__ = description  # the op's description in the UI
     return dbt_assets(
