@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import tempfile
 import warnings
 from dataclasses import dataclass
@@ -65,3 +66,15 @@ def pipeline_run() -> PipelineRun:
     days = landed_days(settings.landing_dir)
     result = run_pipeline(settings, (days[0], days[-1]))
     return PipelineRun(settings.home, settings.landing_dir, settings.warehouse_path, settings.serving_dir, result, days)
+
+
+def run_dbt(*args: str, warehouse: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """The project's dbt on the tests' warehouse, or on another DuckDB file (a copy a test may change)."""
+    from orchestration.resources import dbt_executable
+    from orchestration.settings import DBT_PROJECT_DIR
+
+    env = os.environ | ({"CLIENTELE_WAREHOUSE": str(warehouse)} if warehouse else {})
+    return subprocess.run(
+        [dbt_executable(), *args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)],
+        cwd=DBT_PROJECT_DIR, capture_output=True, text=True, check=False, env=env,
+    )

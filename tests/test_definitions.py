@@ -24,7 +24,7 @@ def test_every_layer_is_present() -> None:
                 "marts/customer_rfm_summary", "clv/customer_clv", "marts/customers", "serving_snapshot"]:
         assert key in keys, key
     groups = {graph.get(k).group_name for k in graph.get_all_asset_keys()}
-    assert {"ingest", "staging", "identity", "marts", "clv", "publish"} <= groups
+    assert {"ingest", "staging", "identity", "quality", "marts", "clv", "publish"} <= groups
     assert not any(graph.get(k).group_name == "default" for k in graph.get_all_asset_keys()), "dangling dependency"
 
 

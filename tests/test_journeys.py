@@ -3,16 +3,13 @@ a full rebuild through late deliveries, identity changes and a corrected re-deli
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from orchestration.resources import dbt_executable
-from orchestration.settings import DBT_PROJECT_DIR
+from tests.conftest import run_dbt
 
 ATTRIBUTION_MODELS = {"first_touch", "last_touch", "linear", "position_based", "time_decay"}
 INCREMENTAL_MODELS = ("touchpoints", "sessions")
@@ -92,12 +89,7 @@ def test_every_interaction_is_one_touchpoint_and_early_anonymous_clicks_are_stit
 
 
 def _dbt_run(warehouse: Path, *args: str) -> None:
-    run = subprocess.run(
-        [dbt_executable(), "run", "--select", *INCREMENTAL_MODELS, *args,
-         "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)],
-        cwd=DBT_PROJECT_DIR, capture_output=True, text=True, check=False,
-        env=os.environ | {"CLIENTELE_WAREHOUSE": str(warehouse)},
-    )
+    run = run_dbt("run", "--select", *INCREMENTAL_MODELS, *args, warehouse=warehouse)
     assert run.returncode == 0, run.stdout[-3000:]
 
 

@@ -24,7 +24,8 @@ CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "-
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 # One asset of each layer (its key path in the UI's URLs).
 ASSETS_BY_LAYER = {"ingest": "app_web_events", "staging": "staging/stg_app__events", "identity": "identity/record_customers",
-                   "marts": "marts/touchpoints", "clv": "clv/customer_clv", "publish": "serving_snapshot"}
+                   "quality": "quality/quarantine_reasons", "marts": "marts/touchpoints", "clv": "clv/customer_clv",
+                   "publish": "serving_snapshot"}
 
 
 def _free_port() -> int:

@@ -16,7 +16,7 @@ from dagster_duckdb import DuckDBResource
 
 from orchestration.resources import WAREHOUSE_POOL, dbt_project
 
-GROUP_BY_FOLDER = {"staging": "staging", "intermediate": "identity", "marts": "marts"}
+GROUP_BY_FOLDER = {"staging": "staging", "intermediate": "identity", "quality": "quality", "marts": "marts"}
 
 
 class ClienteleTranslator(DagsterDbtTranslator):
