@@ -18,10 +18,12 @@ HERE = Path(__file__).resolve().parent
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=10_000_000, help="rows in the ingest benchmark's day file")
+    parser.add_argument("--customers", type=int, default=1_000_000, help="customers in the CLV benchmark")
     args = parser.parse_args()
     runs = [
         [sys.executable, str(HERE / "ingest.py"), "--rows", str(args.rows)],
         [sys.executable, str(HERE / "journeys_incremental.py")],
+        [sys.executable, str(HERE / "clv_at_scale.py"), "--customers", str(args.customers)],
     ]
     failed = 0
     for command in runs:
