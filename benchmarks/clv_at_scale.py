@@ -79,7 +79,7 @@ def summary_sql() -> str:
     subprocess.run(
         [dbt_executable(), "compile", "--select", "customer_rfm_summary", "--quiet", "--target-path", str(target),
          "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)],
-        cwd=DBT_PROJECT_DIR, check=True,
+        cwd=DBT_PROJECT_DIR, check=True, stdout=subprocess.DEVNULL,  # --quiet still prints the compiled SQL
         env=os.environ | {"CLIENTELE_HASH_KEY": os.environ.get("CLIENTELE_HASH_KEY", "benchmark-key"),
                           "CLIENTELE_WAREHOUSE": str(target / WAREHOUSE_FILE)},
     )
