@@ -29,19 +29,18 @@ omnichannel_since as (
 
 active as (
     select distinct touchpoint_date as activity_date, channel, customer_id from touches
-    union all
-    select distinct touchpoint_date as activity_date, 'all' as channel, customer_id from touches
 ),
 
 activity as (
+    {#- Per channel, and 'all' (a customer active in two channels counts once there). -#}
     select
         a.activity_date,
-        a.channel,
-        count(*) as active_customers,
-        sum(case when o.omnichannel_on <= a.activity_date then 1 else 0 end) as omnichannel_customers
+        coalesce(a.channel, 'all') as channel,
+        count(distinct a.customer_id) as active_customers,
+        count(distinct case when o.omnichannel_on <= a.activity_date then a.customer_id end) as omnichannel_customers
     from active as a
     left join omnichannel_since as o on o.customer_id = a.customer_id
-    group by a.activity_date, a.channel
+    group by grouping sets ((a.activity_date, a.channel), (a.activity_date))
 ),
 
 first_orders as (
@@ -68,17 +67,14 @@ acquisition as (
 ),
 
 acquisition_by_channel as (
-    select activity_date, channel, count(*) as first_purchases,
-           avg(days_to_first_purchase) as avg_days_first_touch_to_purchase,
-           {{ median('days_to_first_purchase') }} as median_days_first_touch_to_purchase
+    select
+        activity_date,
+        coalesce(channel, 'all') as channel,
+        count(*) as first_purchases,
+        avg(days_to_first_purchase) as avg_days_first_touch_to_purchase,
+        {{ median('days_to_first_purchase') }} as median_days_first_touch_to_purchase
     from acquisition
-    group by activity_date, channel
-    union all
-    select activity_date, 'all' as channel, count(*) as first_purchases,
-           avg(days_to_first_purchase) as avg_days_first_touch_to_purchase,
-           {{ median('days_to_first_purchase') }} as median_days_first_touch_to_purchase
-    from acquisition
-    group by activity_date
+    group by grouping sets ((activity_date, channel), (activity_date))
 )
 
 select
