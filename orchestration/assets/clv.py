@@ -27,14 +27,17 @@ RUNS_KEY = dg.AssetKey(["clv", "clv_model_runs"])
 SCHEDULE_SLACK = timedelta(hours=2)  # a weekly refit at 02:00 is due even if last week's ran at 02:30
 
 
+def _run_columns(conn) -> set[str]:  # noqa: ANN001
+    """The columns clv.clv_model_runs has (none when it does not exist yet)."""
+    return {r[0] for r in conn.execute("select column_name from information_schema.columns "
+                                       "where table_schema = 'clv' and table_name = 'clv_model_runs'").fetchall()}
+
+
 def _last_good_fit(conn) -> dict[str, object] | None:  # noqa: ANN001
     """The latest run that fitted a model (rows from before the status column count as fitted)."""
-    exists = conn.execute("select count(*) from information_schema.tables "
-                          "where table_schema = 'clv' and table_name = 'clv_model_runs'").fetchall()[0][0]
-    if not exists:
+    columns = _run_columns(conn)
+    if not columns:
         return None
-    columns = {r[0] for r in conn.execute("select column_name from information_schema.columns "
-                                          "where table_schema = 'clv' and table_name = 'clv_model_runs'").fetchall()}
     fitted = "coalesce(status, 'fitted') = 'fitted'" if "status" in columns else "true"
     rows = conn.execute(f"select * from clv.clv_model_runs where {fitted} order by run_at desc limit 1").df()
     return None if rows.empty else rows.iloc[0].to_dict()
@@ -45,8 +48,7 @@ def _append_run(conn, run: pd.DataFrame) -> None:  # noqa: ANN001
     conn.execute("create schema if not exists clv")
     conn.register("run_df", run)
     conn.execute("create table if not exists clv.clv_model_runs as select * from run_df limit 0")
-    known = {r[0] for r in conn.execute("select column_name from information_schema.columns "
-                                        "where table_schema = 'clv' and table_name = 'clv_model_runs'").fetchall()}
+    known = _run_columns(conn)
     for name, kind in conn.execute("select column_name, column_type from (describe run_df)").fetchall():
         if name not in known:
             conn.execute(f'alter table clv.clv_model_runs add column "{name}" {kind}')
