@@ -117,7 +117,9 @@ def run_pipeline(settings: Settings, partition_range: tuple[str, str], log_level
     ingest = defs.resolve_job_def(INGEST_JOB).execute_in_process(
         instance=instance, run_config=run_config, tags=tags, raise_on_error=False
     )
-    if not ingest.success:
+    blocked = [e for e in ingest.get_asset_check_evaluations()
+               if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR]
+    if not ingest.success or blocked:  # a raw gate blocked: nothing is modelled or published from this landing
         return PipelineResult([ingest])
     models = defs.resolve_job_def(MODELS_JOB).execute_in_process(
         instance=instance, run_config=run_config, raise_on_error=False
@@ -139,19 +141,27 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         import_cdnow(settings.landing_dir)
         print(f"landing: the CDNOW transaction log (lifetimes' CDNOW_master.txt) in {settings.landing_dir}")
-    elif args.regenerate or not landed_days(settings.landing_dir):
+    elif args.regenerate or (not args.day and not landed_days(settings.landing_dir)):
         partition_start_file(settings.home).unlink(missing_ok=True)
         cmd_generate(argparse.Namespace(customers=args.customers, days=365, seed=42, bad_rows=0.0, end=None,
                                         out=str(settings.landing_dir)))
     else:
         print(f"landing: existing files in {settings.landing_dir} (use --regenerate for fresh demo data)")
     days = landed_days(settings.landing_dir)
+    if args.day:  # one night, as the schedule runs it: that day's files, then every model
+        if args.day not in days:
+            print(f"nothing landed for {args.day} under {settings.landing_dir}", file=sys.stderr)
+            return 2
+        days = [args.day]
     if not days:
         print(f"no landing folders under {settings.landing_dir}", file=sys.stderr)
         return 2
     print("preparing dbt (dbt parse) ...")
     prepare_dbt()
-    print(f"running {INGEST_JOB} for {len(days)} days ({days[0]} .. {days[-1]}), then {MODELS_JOB} ...")
+    if len(days) == 1:
+        print(f"running {NIGHTLY_JOB} for {days[0]} ...")
+    else:
+        print(f"running {INGEST_JOB} for {len(days)} days ({days[0]} .. {days[-1]}), then {MODELS_JOB} ...")
     result = run_pipeline(settings, (days[0], days[-1]))
     print_summary(settings, result, time.perf_counter() - started)
     return 0 if result.success else 1
@@ -181,10 +191,17 @@ def print_summary(settings: Settings, result: PipelineResult, seconds: float) ->
         print(f"  CLV model: {evaluation.metadata['status'].value if evaluation.passed else 'fit REJECTED'}"
               + ("" if evaluation.passed else f" ({evaluation.metadata['reason'].value}; "
                  f"{evaluation.metadata['kept'].value})"))
-    for evaluation in evaluations:
-        if evaluation.check_name.startswith("gx_"):
+    gates = [e for e in evaluations if e.check_name.startswith("gx_")]
+    quarantined = sum(int(e.metadata["rows_quarantined"].value) for e in gates if "rows_quarantined" in e.metadata)
+    print(f"  quality gates: {sum(e.passed for e in gates)} of {len(gates)} passed, {quarantined:,} rows quarantined by them")
+    for evaluation in gates:
+        if not evaluation.passed:
+            blocked = evaluation.severity.value == "ERROR"
             print(f"  quality gate {evaluation.check_name} on {evaluation.asset_key.to_user_string()}: "
-                  f"{'passed' if evaluation.passed else 'FAILED (publication stopped)'}")
+                  f"{'FAILED (downstream and publication stopped)' if blocked else 'warning'}")
+    docs = settings.data_docs_dir / "site" / "index.html"
+    if docs.exists():
+        print(f"  Data Docs:        {docs}")
     serving = current_path(settings.serving_dir)
     if serving.exists():
         with duckdb.connect(str(serving), read_only=True) as conn:
@@ -276,6 +293,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--cdnow", action="store_true", help="run on the real CDNOW transaction log instead of demo data")
     run.add_argument("--regenerate", action="store_true", help="write fresh demo data first")
     run.add_argument("--customers", type=int, default=20_000)
+    run.add_argument("--day", help="run one night (YYYY-MM-DD) as the schedule does: that day's files, then the models")
     run.set_defaults(func=cmd_run)
 
     ui = sub.add_parser("ui", help="start the Dagster UI (dagster dev) on 127.0.0.1")

@@ -37,7 +37,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         jobs=[nightly, ingest, models],
         schedules=build_schedules(nightly),
         sensors=[build_landing_sensor(ingest, partitions), alert_on_run_failure],
-        resources=build_resources(),
+        resources=build_resources(settings),
         # DuckDB has one writer: steps of a run execute one after another in one process.
         executor=dg.in_process_executor,
     )

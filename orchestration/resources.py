@@ -10,7 +10,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource, DbtProject
 from dagster_duckdb import DuckDBResource
 
-from orchestration.settings import DBT_PROJECT_DIR
+from orchestration.settings import DBT_PROJECT_DIR, Settings
 
 # Every asset that writes the DuckDB warehouse runs in this pool: one writer at a time.
 WAREHOUSE_POOL = "duckdb_warehouse"
@@ -29,6 +29,12 @@ class PlatformPaths(dg.ConfigurableResource):
 
     landing_dir: str
     serving_dir: str
+    data_docs_dir: str
+
+    @property
+    def data_docs(self) -> Path:
+        """Great Expectations' stores and its static Data Docs site (``site/index.html``)."""
+        return Path(self.data_docs_dir)
 
     @property
     def landing(self) -> Path:
@@ -38,12 +44,13 @@ class PlatformPaths(dg.ConfigurableResource):
     def serving(self) -> Path:
         return Path(self.serving_dir)
 
-def build_resources() -> dict[str, object]:
+def build_resources(settings: Settings) -> dict[str, object]:
     return {
         "warehouse": DuckDBResource(database=dg.EnvVar("CLIENTELE_WAREHOUSE")),
         "dbt": DbtCliResource(project_dir=dbt_project, profiles_dir=str(DBT_PROJECT_DIR), dbt_executable=dbt_executable()),
         "paths": PlatformPaths(
             landing_dir=dg.EnvVar("CLIENTELE_LANDING_DIR"),
             serving_dir=dg.EnvVar("CLIENTELE_SERVING_DIR"),
+            data_docs_dir=str(settings.data_docs_dir),
         ),
     }

@@ -41,6 +41,7 @@ class Settings:
     warehouse_path: Path
     serving_dir: Path
     hash_key_file: Path
+    data_docs_dir: Path
     partition_start: str
     timezone: str
     alert_webhook_url: str | None = None  # run failures are POSTed here as JSON, besides the alert log
@@ -55,6 +56,7 @@ class Settings:
             warehouse_path=_path("CLIENTELE_WAREHOUSE", home / "warehouse" / "clientele.duckdb"),
             serving_dir=_path("CLIENTELE_SERVING_DIR", home / "serving"),
             hash_key_file=_path("CLIENTELE_HASH_KEY_FILE", home / "secrets" / "hash_key"),
+            data_docs_dir=_path("CLIENTELE_DATA_DOCS_DIR", home / "data_docs"),
             partition_start=_partition_start(home),
             timezone=os.environ.get("CLIENTELE_TIMEZONE", "UTC"),
             alert_webhook_url=os.environ.get("CLIENTELE_ALERT_WEBHOOK_URL") or None,
@@ -72,3 +74,4 @@ class Settings:
         os.environ["CLIENTELE_LANDING_DIR"] = str(self.landing_dir)
         os.environ["CLIENTELE_SERVING_DIR"] = str(self.serving_dir)
         os.environ["CLIENTELE_HASH_KEY_FILE"] = str(self.hash_key_file)
+        os.environ["CLIENTELE_DATA_DOCS_DIR"] = str(self.data_docs_dir)

@@ -53,6 +53,16 @@ def test_scores_match_lifetimes_per_customer(cdnow_summary: pd.DataFrame) -> Non
     expected = bgf.conditional_probability_alive(cdnow_summary["frequency"], cdnow_summary["recency"], cdnow_summary["T"])
     np.testing.assert_allclose(scores["p_alive"].to_numpy(), np.asarray(expected), rtol=1e-9)
     assert ((scores["p_alive"] >= 0) & (scores["p_alive"] <= 1)).all()
+    # Expected purchases are computed per distinct (frequency, T) pair and recency applied after: same numbers.
+    f, r, t = (cdnow_summary[c] for c in ("frequency", "recency", "T"))
+    for days in (30, 90, 365):
+        expected = bgf.conditional_expected_number_of_purchases_up_to_time(days / 7, f, r, t)
+        np.testing.assert_allclose(scores[f"expected_purchases_{days}d"], np.asarray(expected), rtol=1e-10)
+    cumulative = [np.zeros(len(f))] + [
+        np.asarray(bgf.conditional_expected_number_of_purchases_up_to_time(m * 365.25 / 12 / 7, f, r, t))
+        for m in range(1, 13)]
+    discounted = sum((cumulative[m] - cumulative[m - 1]) / 1.01**m for m in range(1, 13))
+    np.testing.assert_allclose(scores["clv_12m"], discounted * scores["expected_avg_order_value"], rtol=1e-10)
     assert np.isfinite(scores["clv_12m"]).all() and (scores["clv_12m"] >= 0).all()
     assert (scores["clv_12m_p10"] <= scores["clv_12m_p90"]).all()
     one_timers = scores[scores["frequency"] == 0]["expected_avg_order_value"]

@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from orchestration.ingest.contracts import CONTRACTS
-from orchestration.ingest.loader import FileRejected, load_partition
+from orchestration.ingest.loader import FileRejected, load_partition, quarantine_duplicates_across_days
 
 POS = CONTRACTS["pos_transactions"]
 HEADER = "transaction_id,store_id,occurred_at,transaction_type,loyalty_id,phone,customer_name,amount,items,payment_method\n"
@@ -95,6 +95,25 @@ def test_backfill_over_a_redelivered_history_is_not_a_duplicate_of_itself(tmp_pa
     _write(tmp_path, "2026-10-02", "b.csv", HEADER + GOOD.replace("T1", "T2").replace("10-01", "10-02"))
     loads = [load_partition(conn, POS, tmp_path, d, pending_partitions=days[i + 1 :]) for i, d in enumerate(days)]
     assert loads[0].rows_quarantined == 0 and dict(loads[1].quarantined) == {"duplicate_key_other_partition:transaction_id": 1}
+
+
+def test_a_backfill_finds_keys_repeated_across_its_days_in_one_pass(tmp_path: Path, conn: duckdb.DuckDBPyConnection) -> None:
+    days = ["2026-10-01", "2026-10-02", "2026-10-03"]
+    _write(tmp_path, days[0], "a.csv", HEADER + GOOD)
+    _write(tmp_path, days[1], "a.csv", HEADER + GOOD.replace("T1", "T2").replace("10-01", "10-02"))
+    _write(tmp_path, days[2], "a.csv", HEADER + GOOD.replace("10-01", "10-03") + GOOD.replace("T1", "T2").replace("10-01", "10-03"))
+    loads = [load_partition(conn, POS, tmp_path, d, backfill=(days[0], days[-1])) for d in days]
+    assert [x.rows_quarantined for x in loads] == [0, 0, 0]  # not yet: the backfill's days are compared at its end
+    later = quarantine_duplicates_across_days(conn, POS, days[0], days[-1])
+    assert later == {days[2]: 2}  # T1 stays on day 1 and T2 on day 2, as loading day by day keeps them
+    assert conn.execute("select list(transaction_id || '@' || _partition order by 1) from raw.pos_transactions"
+                        ).fetchone()[0] == ["T1@2026-10-01", "T2@2026-10-02"]
+    reasons = conn.execute("select distinct reason from quarantine.pos_transactions").fetchall()
+    assert reasons == [("duplicate_key_other_partition:transaction_id",)]
+    # A day outside the backfill still counts at load time.
+    _write(tmp_path, "2026-10-04", "a.csv", HEADER + GOOD.replace("10-01", "10-04"))
+    load = load_partition(conn, POS, tmp_path, "2026-10-04", backfill=("2026-10-04", "2026-10-05"))
+    assert dict(load.quarantined) == {"duplicate_key_other_partition:transaction_id": 1}
 
 
 def test_missing_required_column_rejects_file_and_keeps_old_load(tmp_path: Path, conn: duckdb.DuckDBPyConnection) -> None:

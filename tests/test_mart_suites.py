@@ -16,7 +16,7 @@ def _real(pipeline_run, table: str) -> pd.DataFrame:  # noqa: ANN001
 
 
 def _blocked_by(frame: pd.DataFrame, suite) -> set[str]:  # noqa: ANN001
-    outcome = validate(frame, suite.build(frame))
+    outcome = validate(frame, suite.build(frame), key=suite.KEY)
     return {f"{f.expectation}:{f.column}" for f in outcome.blocking_failures}
 
 
@@ -38,13 +38,20 @@ def test_duplicates_impossible_values_and_leaked_personal_data_block(pipeline_ru
         "expect_column_values_to_not_match_regex:loyalty_tier",
     }
 
+    # One customer's impossible score is quarantined (that row, with the rule); many of them block.
     scores = _real(pipeline_run, customer_clv.TABLE)
     scores.loc[0, "clv_12m"] = np.inf
     scores.loc[1, "clv_12m_p10"] = scores.loc[1, "clv_12m_p90"] + 1
-    assert _blocked_by(scores, customer_clv) == {
-        "expect_column_values_to_be_between:clv_12m",
-        "expect_column_pair_values_a_to_be_greater_than_b:clv_12m_p90",
+    outcome = validate(scores, customer_clv.build(scores), key=customer_clv.KEY)
+    assert outcome.passed
+    assert {(f.reason, tuple(f.unexpected_keys)) for f in outcome.by_outcome("quarantine")} == {
+        ("expect_column_values_to_be_between(clv_12m)", (scores.loc[0, "customer_id"],)),
+        ("expect_column_pair_values_a_to_be_greater_than_b(clv_12m_p90)", (scores.loc[1, "customer_id"],)),
     }
+    scores.loc[: len(scores) // 20, "clv_12m"] = np.nan
+    scores.loc[len(scores) // 2 : len(scores) // 2 + len(scores) // 20, "clv_12m"] = -1.0
+    assert {"expect_column_values_to_not_be_null:clv_12m",
+            "expect_column_values_to_be_between:clv_12m"} <= _blocked_by(scores, customer_clv)
 
     sales = _real(pipeline_run, orders.TABLE)
     sales.loc[0, "amount"] = -10
@@ -63,5 +70,5 @@ def test_duplicates_impossible_values_and_leaked_personal_data_block(pipeline_ru
     }
     # Activity that loses its customers (identity resolution broke) warns without blocking.
     bad = activity.assign(customer_id=None)
-    outcome = validate(bad, touchpoints.build(bad))
+    outcome = validate(bad, touchpoints.build(bad), key=touchpoints.KEY)
     assert outcome.passed and [f.column for f in outcome.failed] == ["customer_id"]

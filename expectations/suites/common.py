@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import great_expectations.expectations as gxe
 import pandas as pd
 
@@ -17,6 +19,26 @@ def key(column: str) -> list[gxe.Expectation]:
     """A table's key: present and unique, or nothing downstream can be trusted."""
     block = {"on_failure": "block"}
     return [gxe.ExpectColumnValuesToNotBeNull(column=column, meta=block), gxe.ExpectColumnValuesToBeUnique(column=column, meta=block)]
+
+
+# A mart may not shrink by more than this share from the published table overnight (block) and
+# growing by more than ROW_COUNT_GROWTH_WARN is reported (warn): a night adds a day, not a quarter.
+ROW_COUNT_DROP_BLOCK = 0.2
+ROW_COUNT_GROWTH_WARN = 0.5
+
+
+def row_count_near(previous_rows: int | None) -> list[gxe.Expectation]:
+    """Row count within a tolerance of the table BI reads now (the last published run); none before a first run."""
+    if not previous_rows:
+        return []
+    return [
+        gxe.ExpectTableRowCountToBeBetween(
+            min_value=math.ceil(previous_rows * (1 - ROW_COUNT_DROP_BLOCK)),
+            meta={"on_failure": "block", "rule": f"at most {ROW_COUNT_DROP_BLOCK:.0%} fewer rows than published"}),
+        gxe.ExpectTableRowCountToBeBetween(
+            max_value=math.floor(previous_rows * (1 + ROW_COUNT_GROWTH_WARN)),
+            meta={"on_failure": "warn", "rule": f"at most {ROW_COUNT_GROWTH_WARN:.0%} more rows than published"}),
+    ]
 
 
 def no_personal_data(frame: pd.DataFrame | None) -> list[gxe.Expectation]:

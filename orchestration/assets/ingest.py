@@ -6,7 +6,12 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from orchestration.ingest.contracts import CONTRACTS, ChannelContract
-from orchestration.ingest.loader import PartitionLoad, load_partition
+from orchestration.ingest.loader import (
+    DUPLICATE_ACROSS_DAYS,
+    PartitionLoad,
+    load_partition,
+    quarantine_duplicates_across_days,
+)
 from orchestration.resources import WAREHOUSE_POOL, PlatformPaths
 
 
@@ -38,9 +43,18 @@ def build_ingest_asset(contract: ChannelContract, partitions_def: dg.PartitionsD
     def _ingest(context: dg.AssetExecutionContext, warehouse: DuckDBResource, paths: PlatformPaths) -> dg.MaterializeResult:
         loads: list[PartitionLoad] = []
         with warehouse.get_connection() as conn:
-            keys = list(context.partition_keys)
-            for i, partition in enumerate(keys):
-                loads.append(load_partition(conn, contract, paths.landing, partition, pending_partitions=keys[i + 1 :]))
+            keys = sorted(context.partition_keys)
+            backfill = (keys[0], keys[-1]) if len(keys) > 1 else None
+            for partition in keys:
+                loads.append(load_partition(conn, contract, paths.landing, partition, backfill=backfill))
+            if backfill:  # keys repeated across the backfill's days, found in one pass
+                later = quarantine_duplicates_across_days(conn, contract, *backfill)
+                for load in loads:
+                    moved = later.get(load.partition, 0)
+                    load.rows_loaded -= moved
+                    load.rows_quarantined += moved
+                    if moved:
+                        load.quarantined[f"{DUPLICATE_ACROSS_DAYS}:{contract.key}"] += moved
             preview = _preview(conn, contract, loads[-1].partition) if loads else ""
             total = conn.execute(f"select count(*) from raw.{contract.name}").fetchall()[0][0]
         reasons: Counter[str] = Counter()

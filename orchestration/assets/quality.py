@@ -1,13 +1,21 @@
 """Quality gates: Great Expectations suites run as Dagster asset checks.
 
-A blocking check that fails stops every downstream asset in the run, so the
-publish step never sees bad data and BI keeps the last good snapshot.
+Each rule's outcome is its own (``expectations/runner.py``): a failed ``block`` rule fails the
+check with ERROR severity, which stops every downstream asset in the run, so the publish step
+never sees bad data and BI keeps the last good snapshot; ``quarantine`` rules move the offending
+rows to the quarantine schema with the rule as reason; ``warn`` rules fail with WARN severity and
+stop nothing. Every result is rendered into Great Expectations Data Docs, linked from the check.
 """
 
 import importlib
+from datetime import date, timedelta
+from typing import Any
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
+
+from orchestration.ingest.contracts import CONTRACTS, ChannelContract
+from orchestration.resources import PlatformPaths
 
 # Suite module (expectations.suites.<name>) -> the asset whose table it validates.
 GATED_TABLES = {
@@ -17,35 +25,109 @@ GATED_TABLES = {
     "customers": dg.AssetKey(["marts", "customers"]),
     "touchpoints": dg.AssetKey(["marts", "touchpoints"]),
 }
+RAW_ROW_DAYS = 7  # raw rows of at most this many of a run's latest landing days are validated row by row
 
 
-def _build_check(suite_name: str, asset_key: dg.AssetKey) -> dg.AssetChecksDefinition:
+def _result(outcomes: list[Any], rows_validated: int, quarantined: int, **extra: Any) -> dg.AssetCheckResult:
+    failed = [f for o in outcomes for f in o.failed]
+    blocking = [f for o in outcomes for f in o.blocking_failures]
+    metadata: dict[str, Any] = {
+        "rows_validated": rows_validated,
+        "expectations": sum(o.evaluated for o in outcomes),
+        "failed_expectations": len(failed),
+        "blocking_failures": len(blocking),
+        "rows_quarantined": quarantined,
+        "results": dg.MetadataValue.md("\n\n".join(o.as_markdown() for o in outcomes)),
+        **extra,
+    }
+    for outcome in outcomes:
+        if outcome.docs_url:
+            metadata[f"data_docs_{outcome.suite}"] = dg.MetadataValue.url(outcome.docs_url)
+    return dg.AssetCheckResult(
+        passed=not failed,
+        severity=dg.AssetCheckSeverity.ERROR if blocking else dg.AssetCheckSeverity.WARN,
+        metadata=metadata,
+    )
+
+
+def _quarantine(warehouse: DuckDBResource, outcome: Any, table: str, quarantine_table: str, key: str) -> int:
+    """Set aside the rows of failed quarantine rules, unless the gate blocks anyway (then nothing moves)."""
+    from expectations.quarantine import quarantine_rows
+
+    rejected = {f.reason: f.unexpected_keys for f in outcome.by_outcome("quarantine")}
+    if not rejected or not outcome.passed:
+        return 0
+    with warehouse.get_connection() as conn:
+        return quarantine_rows(conn, table, quarantine_table, key, rejected)
+
+
+def _build_mart_check(suite_name: str, asset_key: dg.AssetKey) -> dg.AssetChecksDefinition:
     @dg.asset_check(
         asset=asset_key,
         name=f"gx_{suite_name}",
         blocking=True,
-        description=f"Great Expectations suite expectations/suites/{suite_name}.py; blocking.",
+        description=f"Great Expectations suite expectations/suites/{suite_name}.py; rules block, quarantine or warn.",
     )
-    def _check(warehouse: DuckDBResource) -> dg.AssetCheckResult:
+    def _check(warehouse: DuckDBResource, paths: PlatformPaths) -> dg.AssetCheckResult:
         from expectations.runner import validate  # GX imports take seconds: only when the check runs
+        from orchestration.serving.publish import published_row_count
 
-        suite_module = importlib.import_module(f"expectations.suites.{suite_name}")
+        suite = importlib.import_module(f"expectations.suites.{suite_name}")
         with warehouse.get_connection() as conn:
-            frame = conn.execute(f"select * from {suite_module.TABLE}").df()
-        outcome = validate(frame, suite_module.build(frame))
-        return dg.AssetCheckResult(
-            passed=outcome.passed,
-            severity=dg.AssetCheckSeverity.ERROR,
-            metadata={
-                "rows_validated": len(frame),
-                "expectations": outcome.evaluated,
-                "failed_expectations": len(outcome.failed),
-                "blocking_failures": len(outcome.blocking_failures),
-                "results": dg.MetadataValue.md(outcome.as_markdown()),
-            },
-        )
+            frame = conn.execute(f"select * from {suite.TABLE}").df()
+        previous = published_row_count(paths.serving, suite.TABLE)
+        outcome = validate(frame, suite.build(frame, previous), key=suite.KEY, docs_dir=paths.data_docs)
+        quarantined = _quarantine(warehouse, outcome, suite.TABLE, f"quarantine.{suite.TABLE.split('.')[1]}", suite.KEY)
+        return _result([outcome], len(frame), quarantined,
+                       published_rows=dg.MetadataValue.int(previous) if previous is not None else "none yet")
 
     return _check
 
 
-quality_checks = [_build_check(name, key) for name, key in GATED_TABLES.items()]
+def run_landing_days(tags: dict[str, str]) -> tuple[str, str] | None:
+    """The landing days a run loaded, from its partition tags (one day, or a backfill's range)."""
+    if "dagster/partition" in tags:
+        return tags["dagster/partition"], tags["dagster/partition"]
+    start, end = tags.get("dagster/asset_partition_range_start"), tags.get("dagster/asset_partition_range_end")
+    return (start, end) if start and end else None
+
+
+def _build_raw_check(contract: ChannelContract) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=dg.AssetKey(contract.name),
+        name=f"gx_raw_{contract.name}",
+        blocking=True,
+        description=f"Great Expectations suites derived from the {contract.name} contract (expectations/suites/raw.py): "
+        "rows of the landing days this run loaded, and each day's volume against the days before it.",
+    )
+    def _check(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource, paths: PlatformPaths) -> dg.AssetCheckResult:
+        from expectations.runner import validate
+        from expectations.suites import raw
+
+        days = run_landing_days(context.run.tags)
+        with warehouse.get_connection() as conn:
+            if days is None:  # a run without partitions (the check on its own): the latest landing day
+                latest = conn.execute(f"select max(_partition) from raw.{contract.name}").fetchone()[0]
+                if latest is None:
+                    return dg.AssetCheckResult(passed=True, metadata={"rows_validated": 0, "note": "nothing landed yet"})
+                days = (latest, latest)
+            first_row_day = max(days[0], str(date.fromisoformat(days[1]) - timedelta(days=RAW_ROW_DAYS - 1)))
+            rows = conn.execute(
+                f"select * exclude (_extra) from raw.{contract.name} where _partition between ? and ?",
+                [first_row_day, days[1]]).df()
+            volume = conn.execute(raw.volume_sql(contract, *days)).df()
+        rows_outcome = validate(rows, raw.build(contract), key=contract.key, docs_dir=paths.data_docs)
+        volume_outcome = validate(volume, raw.build_volume(contract), key="landing_day", docs_dir=paths.data_docs)
+        quarantined = _quarantine(warehouse, rows_outcome, f"raw.{contract.name}", f"quarantine.{contract.name}",
+                                  contract.key) if volume_outcome.passed else 0
+        return _result([rows_outcome, volume_outcome], len(rows), quarantined,
+                       landing_days_validated=f"{first_row_day} .. {days[1]}",
+                       volume_days_compared=len(volume))
+
+    return _check
+
+
+quality_checks = [
+    *[_build_raw_check(contract) for contract in CONTRACTS.values()],
+    *[_build_mart_check(name, key) for name, key in GATED_TABLES.items()],
+]

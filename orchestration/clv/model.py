@@ -27,6 +27,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from lifetimes import BetaGeoFitter, GammaGammaFitter
     from lifetimes.utils import ConvergenceError
+    from scipy.special import hyp2f1
 
 SUMMARY_COLUMNS = ("customer_id", "frequency", "recency", "T", "monetary_value")
 BGNBD_PARAMS = ("r", "alpha", "a", "b")
@@ -210,23 +211,58 @@ def bgnbd_log_likelihood(params: dict[str, float], rows: pd.DataFrame) -> float:
     return float(-mean_nll * rows["weight"].sum())
 
 
-def _expected_purchases(params: dict[str, float], t: np.ndarray | float, x: np.ndarray, tx: np.ndarray, T: np.ndarray) -> np.ndarray:
-    bgf = BetaGeoFitter()
-    bgf.params_ = pd.Series(params)
-    return np.asarray(bgf.conditional_expected_number_of_purchases_up_to_time(t, x, tx, T), dtype=float)
+def _purchase_numerator(params: dict[str, float], t: np.ndarray | float, x: np.ndarray, T: np.ndarray) -> np.ndarray:
+    """Numerator of E[Y(t) | x, t_x, T] (paper eq. 10, as lifetimes computes it): depends on (x, T), not on t_x.
+
+    Its Gauss hypergeometric term is the costly part of scoring, so it is evaluated once per distinct
+    (frequency, T) pair: far fewer than distinct (frequency, recency, T) rows.
+    """
+    r, alpha, a, b = (params[k] for k in BGNBD_PARAMS)
+    _a, _b, _c = r + x, b + x, a + b + x - 1
+    _z = t / (alpha + T + t)
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        ln_hyp = np.log(hyp2f1(_a, _b, _c, _z))
+        inf = np.isinf(ln_hyp)
+        if inf.any():  # lifetimes' fallback: Euler's transformation of the same function
+            _a, _b, _c, _z = (np.broadcast_to(v, ln_hyp.shape)[inf] for v in (_a, _b, _c, _z))
+            ln_hyp[inf] = np.log(hyp2f1(_c - _a, _c - _b, _c, _z)) + (_c - _a - _b) * np.log(1 - _z)
+        return (a + b + x - 1) / (a - 1) * (1 - np.exp(ln_hyp + (r + x) * np.log((alpha + T) / (alpha + t + T))))
 
 
-def _discounted_purchases(params: dict[str, float], rows: pd.DataFrame, cfg: ClvConfig) -> np.ndarray:
-    """Sum over months m of E[purchases in month m] / (1 + d)^m (the CLV of one unit of spend)."""
-    x, tx, T = (rows[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T"))
-    total = np.zeros(len(rows))
-    previous = np.zeros(len(rows))
-    for month in range(1, cfg.horizon_months + 1):
-        t = month * DAYS_PER_MONTH / cfg.time_unit_days
-        cumulative = _expected_purchases(params, t, x, tx, T)
-        total += (cumulative - previous) / (1 + cfg.monthly_discount_rate) ** month
-        previous = cumulative
-    return total
+def _purchase_denominator(params: dict[str, float], x: np.ndarray, tx: np.ndarray, T: np.ndarray) -> np.ndarray:
+    r, alpha, a, b = (params[k] for k in BGNBD_PARAMS)
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        return 1 + (x > 0) * (a / (b + x - 1)) * ((alpha + T) / (alpha + tx)) ** (r + x)
+
+
+@dataclass(frozen=True)
+class _DistinctRows:
+    """Distinct (frequency, recency, T) rows and, inside them, the distinct (frequency, T) pairs."""
+
+    x: np.ndarray
+    tx: np.ndarray
+    T: np.ndarray
+    pair_x: np.ndarray
+    pair_T: np.ndarray
+    pair_of_row: np.ndarray
+
+    @classmethod
+    def of(cls, rows: pd.DataFrame) -> _DistinctRows:
+        x, tx, T = (rows[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T"))
+        pairs, pair_of_row = np.unique(np.column_stack([x, T]), axis=0, return_inverse=True)
+        return cls(x, tx, T, pairs[:, 0], pairs[:, 1], pair_of_row.ravel())
+
+    def expected_purchases(self, params: dict[str, float], t: float) -> np.ndarray:
+        numerator = _purchase_numerator(params, t, self.pair_x, self.pair_T)
+        return numerator[self.pair_of_row] / _purchase_denominator(params, self.x, self.tx, self.T)
+
+    def discounted_purchases(self, params: dict[str, float], cfg: ClvConfig) -> np.ndarray:
+        """Sum over months m of E[purchases in month m] / (1 + d)^m (the CLV of one unit of spend)."""
+        months = np.arange(1, cfg.horizon_months + 1, dtype=float)[:, None]
+        cumulative = _purchase_numerator(params, months * DAYS_PER_MONTH / cfg.time_unit_days, self.pair_x, self.pair_T)
+        in_month = np.diff(cumulative, axis=0, prepend=0.0)  # E[Y(0)] = 0
+        discounted = (in_month / (1 + cfg.monthly_discount_rate) ** months).sum(axis=0)
+        return discounted[self.pair_of_row] / _purchase_denominator(params, self.x, self.tx, self.T)
 
 
 def _expected_spend(gg: dict[str, float], frequency: np.ndarray, monetary: np.ndarray) -> np.ndarray:
@@ -243,22 +279,21 @@ def score(summary: pd.DataFrame, model: ClvFit) -> pd.DataFrame:
     """Per customer: P(alive), expected purchases at 30/90/365 days, expected spend, 12-month CLV and its p10-p90 band."""
     cfg = model.config
     rows = compress(summary, ["frequency", "recency", "T"])
-    x, tx, T = (rows[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T"))
+    distinct = _DistinctRows.of(rows)
     bgf = BetaGeoFitter()
     bgf.params_ = pd.Series(model.bgnbd)
-    rows["p_alive"] = np.clip(np.asarray(bgf.conditional_probability_alive(x, tx, T), dtype=float), 0.0, 1.0)
+    rows["p_alive"] = np.clip(
+        np.asarray(bgf.conditional_probability_alive(distinct.x, distinct.tx, distinct.T), dtype=float), 0.0, 1.0)
     for days in (30, 90, 365):
-        rows[f"expected_purchases_{days}d"] = _expected_purchases(model.bgnbd, days / cfg.time_unit_days, x, tx, T)
-    rows["discounted_purchases"] = _discounted_purchases(model.bgnbd, rows, cfg)
+        rows[f"expected_purchases_{days}d"] = distinct.expected_purchases(model.bgnbd, days / cfg.time_unit_days)
+    rows["discounted_purchases"] = distinct.discounted_purchases(model.bgnbd, cfg)
 
     # Parameter uncertainty: draw (log-)parameters from the fits' asymptotic normal distribution.
     rng = np.random.default_rng(cfg.seed)
     draws = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # tail draws overflow in some rows: handled below
-        for _ in range(cfg.band_draws):
-            bg = _draw(model.bgnbd, model.bgnbd_se, rng)
-            draws.append((_discounted_purchases(bg, rows, cfg), _draw(model.gamma_gamma, model.gamma_gamma_se, rng)))
+    for _ in range(cfg.band_draws):
+        bg = _draw(model.bgnbd, model.bgnbd_se, rng)
+        draws.append((distinct.discounted_purchases(bg, cfg), _draw(model.gamma_gamma, model.gamma_gamma_se, rng)))
 
     out = summary[list(SUMMARY_COLUMNS)].merge(rows, on=["frequency", "recency", "T"], how="left")
     out["expected_avg_order_value"] = _expected_spend(model.gamma_gamma, out["frequency"], out["monetary_value"])
@@ -266,20 +301,34 @@ def score(summary: pd.DataFrame, model: ClvFit) -> pd.DataFrame:
     if draws:
         index = rows.set_index(["frequency", "recency", "T"]).index
         position = index.get_indexer(pd.MultiIndex.from_frame(out[["frequency", "recency", "T"]]))
-        samples = np.column_stack(
-            [d[position] * _expected_spend(gg, out["frequency"], out["monetary_value"]) for d, gg in draws]
-        )
-        # A draw far in the tail can make lifetimes' hypergeometric terms non-finite for some rows:
-        # such draws are left out for those rows; a row with no usable draw gets its point estimate.
-        samples[~np.isfinite(samples)] = np.nan
-        usable = np.isfinite(samples).any(axis=1)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            out["clv_12m_p10"] = np.where(usable, np.nanpercentile(samples, 10, axis=1), out["clv_12m"])
-            out["clv_12m_p90"] = np.where(usable, np.nanpercentile(samples, 90, axis=1), out["clv_12m"])
+        frequency, monetary = out["frequency"].to_numpy(dtype=float), out["monetary_value"].to_numpy(dtype=float)
+        samples = np.empty((len(out), len(draws)))
+        for i, (purchases, gg) in enumerate(draws):
+            samples[:, i] = purchases[position] * _expected_spend(gg, frequency, monetary)
+        out["clv_12m_p10"], out["clv_12m_p90"] = _band(samples, out["clv_12m"].to_numpy())
     else:
         out["clv_12m_p10"] = out["clv_12m_p90"] = out["clv_12m"]
     return out.drop(columns=["weight", "discounted_purchases"])
+
+
+def _band(samples: np.ndarray, point: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """p10 and p90 of each row's draws.
+
+    A draw far in the tail can make the hypergeometric terms non-finite for some rows: such draws are left
+    out for those rows (the slower nan-aware percentile runs on those rows only); a row with no usable
+    draw gets its point estimate.
+    """
+    finite = np.isfinite(samples)
+    low, high = np.percentile(samples, [10, 90], axis=1)
+    partial = ~finite.all(axis=1)
+    if partial.any():
+        masked = np.where(finite[partial], samples[partial], np.nan)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-nan rows: handled below
+            low[partial], high[partial] = np.nanpercentile(masked, [10, 90], axis=1)
+        none = ~finite.any(axis=1)
+        low[none], high[none] = point[none], point[none]
+    return low, high
 
 
 def _draw(params: dict[str, float], se: dict[str, float], rng: np.random.Generator) -> dict[str, float]:

@@ -35,6 +35,7 @@ from orchestration.ingest.contracts import (
 
 SQL_TYPES = {"string": "VARCHAR", "integer": "BIGINT", "decimal": "DECIMAL(18,2)", "timestamp": "TIMESTAMP", "boolean": "BOOLEAN"}
 LINEAGE_COLUMNS = ("_extra", "_source_file", "_source_line", "_partition", "_loaded_at")
+DUPLICATE_ACROSS_DAYS = "duplicate_key_other_partition"
 SUFFIXES = {".csv": "csv", ".csv.gz": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl",
             ".jsonl.gz": "jsonl", ".ndjson.gz": "jsonl", ".parquet": "parquet"}
 
@@ -111,11 +112,15 @@ def load_partition(
     partition: str,
     now: datetime | None = None,
     pending_partitions: Collection[str] = (),
+    backfill: tuple[str, str] | None = None,
 ) -> PartitionLoad:
     """Replace partition ``partition`` (YYYY-MM-DD) of ``raw.<channel>`` with its landing files.
 
     ``pending_partitions`` are the partitions a backfill will replace after this one: their
     current rows are stale, so a key found there is not a duplicate of this day's.
+    ``backfill`` (first, last day) instead compares keys with days outside that range only; the
+    backfill's own days are compared once at its end (``quarantine_duplicates_across_days``), so a
+    backfill costs one pass, not one scan of the growing table per day.
     """
     now = now or datetime.now()
     channel_dir = Path(landing_dir) / contract.name
@@ -138,7 +143,7 @@ def load_partition(
         except (duckdb.IOException, duckdb.InvalidInputException, duckdb.ConversionException, OSError, UnicodeError, EOFError) as exc:
             raise FileRejected(f"{path}: cannot be read ({type(exc).__name__}: {exc})") from exc
     result.extra_columns = sorted(extras)
-    _validate_and_replace(conn, contract, partition, now, result, pending_partitions)
+    _validate_and_replace(conn, contract, partition, now, result, pending_partitions, backfill)
     return result
 
 
@@ -357,6 +362,7 @@ def _validate_and_replace(
     now: datetime,
     result: PartitionLoad,
     pending_partitions: Collection[str],
+    backfill: tuple[str, str] | None = None,
 ) -> None:
     name, key = contract.name, contract.key
     checks = [check for c in contract.columns for check in _reasons(c, now)]
@@ -368,10 +374,13 @@ def _validate_and_replace(
         f"case when row_number() over (partition by {_field(key)} order by _source_file, _source_line) > 1 "
         f"and {_field(key)} is not null then 'duplicate_key_in_partition:{key}' end"
     )
+    if backfill:  # ranges, so DuckDB's min/max statistics skip the row groups of the backfill's days
+        others = f"(_partition < {_sql_str(backfill[0])} or _partition > {_sql_str(backfill[1])})"
+    else:
+        others = f"_partition not in ({', '.join(_sql_str(p) for p in [partition, *pending_partitions])})"
     checks.append(
-        f"case when {_field(key)} in (select {q(key)} from raw.{name} "
-        f"where _partition not in ({', '.join(_sql_str(p) for p in [partition, *pending_partitions])})) "
-        f"then 'duplicate_key_other_partition:{key}' end"
+        f"case when {_field(key)} in (select {q(key)} from raw.{name} where {others}) "
+        f"then '{DUPLICATE_ACROSS_DAYS}:{key}' end"
     )
     conn.execute(
         f"create or replace temp table _checked as select *, concat_ws('; ', {', '.join(checks)}) as _reason from _stage"
@@ -410,6 +419,37 @@ def _validate_and_replace(
     result.rows_read = int(counts[1]) + rejected
     result.rows_quarantined = result.rows_read - result.rows_loaded
     conn.execute("drop table if exists _checked; drop table if exists _stage; drop table if exists _rejects")
+
+
+def quarantine_duplicates_across_days(
+    conn: duckdb.DuckDBPyConnection, contract: ChannelContract, first: str, last: str, now: datetime | None = None
+) -> Counter[str]:
+    """After a backfill of [first, last]: a key that several of its days hold stays on its earliest day;
+    the later days' rows move to quarantine (as a day-by-day load would have put them). Rows per day."""
+    name, key = contract.name, q(contract.key)
+    now = now or datetime.now()
+    conn.execute(
+        f"""create or replace temp table _later as
+            select rowid as row_id, _partition from (
+                select rowid, _partition, min(_partition) over (partition by {key}) as first_day
+                from raw.{name} where _partition between ? and ? and {key} is not null)
+            where _partition <> first_day""", [first, last])
+    moved = Counter({str(day): int(n) for day, n in conn.execute(
+        "select _partition, count(*) from _later group by 1").fetchall()})
+    if moved:
+        conn.execute("begin transaction")
+        try:
+            conn.execute(
+                f"insert into quarantine.{name} select r._partition, r._source_file, r._source_line, "
+                f"cast(to_json(r) as varchar), ?, ? from raw.{name} r semi join _later l on r.rowid = l.row_id",
+                [f"{DUPLICATE_ACROSS_DAYS}:{contract.key}", now])
+            conn.execute(f"delete from raw.{name} where rowid in (select row_id from _later)")
+            conn.execute("commit")
+        except Exception:
+            conn.execute("rollback")
+            raise
+    conn.execute("drop table if exists _later")
+    return moved
 
 
 def _extra_expression(extra_columns: list[str]) -> str:

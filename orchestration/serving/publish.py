@@ -63,6 +63,16 @@ def last_published_at(serving_dir: Path) -> datetime | None:
         return conn.execute("select published_at from published_version").fetchall()[0][0]
 
 
+def published_row_count(serving_dir: Path, warehouse_table: str) -> int | None:
+    """Rows BI reads now of a warehouse table (``marts.orders``); None before its first publication."""
+    name = next((n for n, t in PUBLISHED_TABLES.items() if t == warehouse_table), None)
+    path = current_path(serving_dir)
+    if name is None or not path.exists():
+        return None
+    with duckdb.connect(str(path), read_only=True) as conn:
+        return int(conn.execute(f"select count(*) from {name}").fetchall()[0][0])
+
+
 def publish(conn: duckdb.DuckDBPyConnection, serving_dir: Path, tables: dict[str, str] | None = None, keep: int = 3) -> PublishedVersion:
     tables = tables or PUBLISHED_TABLES
     serving_dir = Path(serving_dir)

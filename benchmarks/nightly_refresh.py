@@ -1,0 +1,354 @@
+"""The nightly refresh end to end at scale, against baselines measured in the same run.
+
+    python benchmarks/nightly_refresh.py --customers 100000 [--days 730] [--home DIR]
+
+1. Demo data for ``--customers`` over ``--days`` (generated once per home, then reused).
+2. Full refresh: ``clientele run`` over every landed day but the last, in its own process; the
+   resident memory of that process and its children (dbt) is sampled every 0.25 s. Time and peak
+   memory per stage (ingest, staging, identity, marts, gates, CLV, publish) come from the steps'
+   start and end in Dagster's event log.
+3. Incremental night: the last day lands and ``clientele run --day`` refreshes it, as the schedule
+   does; its time against the full refresh.
+4. Baselines, same machine, same run: a plain DuckDB read of every landed file into tables (the
+   floor for ingest), a plain DuckDB scan-and-aggregate pass over every landed file (the floor no
+   pipeline can beat), and the plain lifetimes CLV path on the run's orders (benchmarks/clv_at_scale.py).
+
+Prints Markdown tables and the ratios; writes benchmarks/results/<date>-nightly-<customers>.json and .md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+RESULTS = ROOT / "benchmarks" / "results"
+STAGES = ("ingest", "staging", "identity", "marts", "gates", "clv", "publish")
+STEP_STAGES = {"dbt_staging": "staging", "identity_resolution": "identity", "dbt_core_marts": "marts",
+               "dbt_customer_marts": "marts", "customer_lifetime_value": "clv", "serving_snapshot": "publish"}
+TARGET_MINUTES, TARGET_GIB = 15, 6
+
+
+def stage_of(step_key: str) -> str:
+    from orchestration.ingest.contracts import CONTRACTS
+
+    if "gx_" in step_key:
+        return "gates"
+    if step_key in STEP_STAGES:
+        return STEP_STAGES[step_key]
+    if step_key.split(".")[0] in CONTRACTS:
+        return "ingest"
+    return "other"  # freshness checks and the like
+
+
+class MemorySampler:
+    """Peak resident memory of a process and its descendants, sampled from /proc."""
+
+    def __init__(self, pid: int, every: float = 0.25) -> None:
+        self.pid, self.every, self.samples = pid, every, []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _tree_rss(self) -> int:
+        children: dict[int, list[int]] = defaultdict(list)
+        rss: dict[int, int] = {}
+        for proc in Path("/proc").iterdir():
+            if not proc.name.isdigit():
+                continue
+            try:
+                stat = (proc / "stat").read_text()
+                fields = stat[stat.rindex(")") + 2:].split()
+                children[int(fields[1])].append(int(proc.name))
+                rss[int(proc.name)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+            except (OSError, ValueError, IndexError):
+                continue
+        total, todo = 0, [self.pid]
+        while todo:
+            pid = todo.pop()
+            total += rss.get(pid, 0)
+            todo.extend(children.get(pid, []))
+        return total
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.samples.append((time.time(), self._tree_rss()))
+            self._stop.wait(self.every)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def peak(self, start: float = 0.0, end: float = float("inf")) -> int:
+        return max((r for t, r in self.samples if start <= t <= end), default=0)
+
+
+def run_clientele(home: Path, *args: str) -> dict[str, object]:
+    """``clientele run`` in its own process; wall time, peak memory, and time and memory per stage."""
+    env = os.environ | {"CLIENTELE_HOME": str(home), "DAGSTER_HOME": str(home / "dagster_home"),
+                        "CLIENTELE_PARTITION_START": first_day(home)}
+    before = set(run_ids(home))
+    started = time.time()
+    process = subprocess.Popen([str(Path(sys.executable).parent / "clientele"), "run", *args], env=env, cwd=ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    sampler = MemorySampler(process.pid)
+    output = process.communicate()[0]
+    sampler.stop()
+    seconds = time.time() - started
+    if process.returncode != 0:
+        print(output[-5000:])
+        raise SystemExit(f"clientele run {' '.join(args)} failed ({process.returncode})")
+    windows: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    for run_id in [r for r in run_ids(home) if r not in before]:
+        for step, window in step_windows(home, run_id).items():
+            windows[stage_of(step)].append(window)
+    stages = {}
+    for stage, spans in windows.items():
+        busy = sum(end - start for start, end in merge(spans))
+        stages[stage] = {"seconds": round(busy, 1),
+                         "peak_gib": round(max(sampler.peak(s, e) for s, e in spans) / 2**30, 2)}
+    return {"seconds": round(seconds, 1), "peak_gib": round(sampler.peak() / 2**30, 2), "stages": stages,
+            "summary": output[output.rfind("run succeeded"):].strip()}
+
+
+def merge(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Overlapping step windows counted once (ingest steps of a backfill share one run)."""
+    merged: list[tuple[float, float]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _instance(home: Path):  # noqa: ANN202
+    import dagster as dg
+
+    os.environ["DAGSTER_HOME"] = str(home / "dagster_home")
+    return dg.DagsterInstance.get()
+
+
+def run_ids(home: Path) -> list[str]:
+    if not (home / "dagster_home").exists():
+        return []
+    with _instance(home) as instance:
+        return [r.run_id for r in instance.get_runs()]
+
+
+def step_windows(home: Path, run_id: str) -> dict[str, tuple[float, float]]:
+    with _instance(home) as instance:
+        starts, windows = {}, {}
+        for entry in instance.all_logs(run_id):
+            event = entry.dagster_event
+            if event is None or event.step_key is None:
+                continue
+            if event.event_type_value == "STEP_START":
+                starts[event.step_key] = entry.timestamp
+            elif event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE") and event.step_key in starts:
+                windows[event.step_key] = (starts[event.step_key], entry.timestamp)
+    return windows
+
+
+def first_day(home: Path) -> str:
+    from orchestration.cli import landed_days
+
+    return landed_days(home / "landing")[0]
+
+
+def landed_files(landing: Path) -> dict[str, str]:
+    """Per channel, the DuckDB reader over every landed file (GB18030 CSV decoded to UTF-8 first, as a reader must)."""
+    from orchestration.ingest.contracts import CONTRACTS
+    from orchestration.ingest.loader import source_settings
+
+    readers = {}
+    for channel in CONTRACTS:
+        folder = landing / channel
+        files = sorted(p for p in folder.glob("*/*") if p.is_file())
+        if not files:
+            continue
+        suffix = "".join(files[0].suffixes)
+        if suffix.startswith(".csv") and source_settings(folder, CONTRACTS[channel])["encoding"].lower() != "utf-8":
+            utf8 = Path(tempfile.mkdtemp(prefix="clientele-bench-utf8-"))
+            for i, f in enumerate(files):
+                (utf8 / f"{i}.csv").write_text(f.read_text(encoding="gb18030"), encoding="utf-8")
+            readers[channel] = f"read_csv('{utf8}/*.csv', union_by_name = true, all_varchar = true)"
+        elif suffix.startswith(".csv"):
+            readers[channel] = f"read_csv('{folder}/*/*.csv*', union_by_name = true, all_varchar = true)"
+        elif suffix.startswith(".json"):
+            readers[channel] = f"read_json('{folder}/*/*{suffix}', union_by_name = true, format = 'newline_delimited')"
+        else:
+            readers[channel] = f"read_parquet('{folder}/*/*.parquet', union_by_name = true)"
+    return readers
+
+
+def baselines(landing: Path) -> dict[str, object]:
+    """Plain DuckDB over the landed files: a read into tables, and one scan-and-aggregate pass."""
+    from orchestration.ingest.contracts import CONTRACTS
+
+    readers = landed_files(landing)
+    scratch = Path(tempfile.mkdtemp(prefix="clientele-bench-plain-"))
+    result: dict[str, object] = {}
+    try:
+        with duckdb.connect(str(scratch / "plain.duckdb")) as conn:
+            started, rows = time.perf_counter(), 0
+            for channel, reader in readers.items():
+                conn.execute(f"create table {channel} as select * from {reader}")
+                rows += conn.execute(f"select count(*) from {channel}").fetchone()[0]
+            result["plain_read"] = {"seconds": round(time.perf_counter() - started, 1), "rows": rows}
+        with duckdb.connect() as conn:
+            started = time.perf_counter()
+            for channel, reader in readers.items():
+                contract = CONTRACTS[channel]
+                conn.execute(f"select count(*), count(distinct {contract.key}), min({contract.event_time}), "
+                             f"max({contract.event_time}) from {reader}").fetchall()
+            result["scan_and_aggregate"] = {"seconds": round(time.perf_counter() - started, 1)}
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return result
+
+
+def plain_lifetimes(home: Path) -> dict[str, object]:
+    """benchmarks/clv_at_scale.py's plain lifetimes path on the orders of customers the run resolved."""
+    scratch = Path(tempfile.mkdtemp(prefix="clientele-bench-lifetimes-"))
+    with duckdb.connect(str(home / "warehouse" / "clientele.duckdb"), read_only=True) as conn:
+        conn.execute(f"copy (select customer_id, cast(ordered_at as date) as order_date, cast(amount as double) as amount "
+                     f"from marts.orders where customer_id is not null) to '{scratch / 'orders.parquet'}'")
+    out = scratch / "plain.json"
+    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "clv_at_scale.py"), "--side", "plain",
+                    "--orders", str(scratch / "orders.parquet"), "--out", str(out)], check=True)
+    plain = json.loads(out.read_text())
+    shutil.rmtree(scratch, ignore_errors=True)
+    return {"seconds": round(sum(plain["timings"].values()), 1), "timings": plain["timings"],
+            "customers": plain["customers"], "peak_gib": round(plain["peak_rss_mib"] / 1024, 2)}
+
+
+def prepare(home: Path, customers: int, days: int) -> tuple[str, dict[str, object]]:
+    """Landing files for the configuration (reused when the home holds them), the last day held back."""
+    marker = home / "bench-config.json"
+    config = {"customers": customers, "days": days}
+    held = home / "held"
+    generation: dict[str, object] = {}
+    if not marker.exists() or json.loads(marker.read_text()) != config:
+        shutil.rmtree(home, ignore_errors=True)
+        home.mkdir(parents=True)
+        started = time.time()
+        process = subprocess.Popen([str(Path(sys.executable).parent / "clientele"), "generate", "--customers",
+                                    str(customers), "--days", str(days), "--out", str(home / "landing")], cwd=ROOT)
+        sampler = MemorySampler(process.pid)
+        process.wait()
+        sampler.stop()
+        if process.returncode:
+            raise SystemExit("generation failed")
+        generation = {"seconds": round(time.time() - started, 1), "peak_gib": round(sampler.peak() / 2**30, 2)}
+        marker.write_text(json.dumps(config))
+    for stale in ("warehouse", "serving", "dagster_home", "data_docs", "partition_start"):
+        path = home / stale
+        shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+    (home / "dagster_home").mkdir()
+    shutil.copy(ROOT / ".dagster_home" / "dagster.yaml", home / "dagster_home" / "dagster.yaml")
+    for folder in held.glob("*/*") if held.exists() else []:  # an interrupted earlier run
+        shutil.move(str(folder), str(home / "landing" / folder.parent.name / folder.name))
+    from orchestration.cli import landed_days
+
+    last = landed_days(home / "landing")[-1]
+    for folder in (home / "landing").glob(f"*/{last}"):
+        (held / folder.parent.name).mkdir(parents=True, exist_ok=True)
+        shutil.move(str(folder), str(held / folder.parent.name / last))
+    return last, generation
+
+
+def land(home: Path, day: str) -> None:
+    for folder in (home / "held").glob(f"*/{day}"):
+        shutil.move(str(folder), str(home / "landing" / folder.parent.name / day))
+
+
+def row_counts(home: Path) -> dict[str, int]:
+    with duckdb.connect(str(home / "warehouse" / "clientele.duckdb"), read_only=True) as conn:
+        tables = [t for t, in conn.execute("select table_name from duckdb_tables() where schema_name = 'raw'").fetchall()]
+        raw = sum(conn.execute(f"select count(*) from raw.{t}").fetchone()[0] for t in tables)
+        customers = conn.execute("select count(*) from marts.customers").fetchone()[0]
+        orders = conn.execute("select count(*) from marts.orders").fetchone()[0]
+    return {"raw_rows": int(raw), "customers": int(customers), "orders": int(orders)}
+
+
+def markdown(result: dict) -> str:
+    full, nightly, base = result["full_refresh"], result["incremental_night"], result["baselines"]
+    lines = [f"## Nightly refresh, {result['customers']:,} customers, {result['days']} days "
+             f"({result['rows']['raw_rows']:,} landed rows), {result['date']}", "",
+             "| stage | full refresh | peak memory | one new night | peak memory |", "| --- | --- | --- | --- | --- |"]
+    for stage in (*STAGES, "other"):
+        a, b = full["stages"].get(stage), nightly["stages"].get(stage)
+        if a or b:
+            lines.append(f"| {stage} | {a['seconds'] if a else 0:.1f} s | {a['peak_gib'] if a else 0:.2f} GiB | "
+                         f"{b['seconds'] if b else 0:.1f} s | {b['peak_gib'] if b else 0:.2f} GiB |")
+    lines.append(f"| **whole run** | **{full['seconds']:.1f} s** | **{full['peak_gib']:.2f} GiB** | "
+                 f"**{nightly['seconds']:.1f} s** | **{nightly['peak_gib']:.2f} GiB** |")
+    lines += ["", "| measure | value |", "| --- | --- |"]
+    for name, value in result["ratios"].items():
+        lines.append(f"| {name} | {value} |")
+    lines.append(f"| rows per second (landed rows / full refresh) | {result['rows']['raw_rows'] / full['seconds']:,.0f} |")
+    lines.append(f"| targets ({TARGET_MINUTES} min, {TARGET_GIB} GiB) | {result['targets']} |")
+    lines.append(f"| baselines | plain read {base['plain_read']['seconds']} s, scan-and-aggregate "
+                 f"{base['scan_and_aggregate']['seconds']} s, plain lifetimes {base['plain_lifetimes']['seconds']} s |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--days", type=int, default=730)
+    parser.add_argument("--home", type=Path, help="where data and warehouse live (default: a folder under the temp dir)")
+    args = parser.parse_args()
+    home = (args.home or Path(tempfile.gettempdir()) / f"clientele-bench-{args.customers}").resolve()
+
+    last, generation = prepare(home, args.customers, args.days)
+    print(f"full refresh of {home} (every day but {last}) ...", flush=True)
+    full = run_clientele(home)
+    land(home, last)
+    print(f"one new night: {last} ...", flush=True)
+    nightly = run_clientele(home, "--day", last)
+    print("baselines: plain DuckDB read, scan-and-aggregate, plain lifetimes ...", flush=True)
+    base = baselines(home / "landing")
+    base["plain_lifetimes"] = plain_lifetimes(home)
+
+    stages = full["stages"]
+    within = full["seconds"] <= TARGET_MINUTES * 60 and full["peak_gib"] <= TARGET_GIB
+    slowest = max(STAGES, key=lambda s: stages.get(s, {}).get("seconds", 0))
+    result = {
+        "date": date.today().isoformat(), "customers": args.customers, "days": args.days, "machine_cores": os.cpu_count(),
+        "generation": generation, "rows": row_counts(home), "full_refresh": full, "incremental_night": nightly,
+        "baselines": base,
+        "ratios": {
+            "full refresh / scan-and-aggregate (aim 10x)": f"{full['seconds'] / base['scan_and_aggregate']['seconds']:.1f}x",
+            "ingest stage / plain DuckDB read": f"{stages['ingest']['seconds'] / base['plain_read']['seconds']:.1f}x",
+            "plain lifetimes / CLV stage": f"{base['plain_lifetimes']['seconds'] / stages['clv']['seconds']:.1f}x",
+            "gates / full refresh (aim <= 10%)": f"{stages.get('gates', {}).get('seconds', 0) / full['seconds']:.1%}",
+            "one new night / full refresh (aim < 15%)": f"{nightly['seconds'] / full['seconds']:.1%}",
+        },
+        "targets": ("met" if within else "MISSED") + f"; slowest stage: {slowest} ({stages[slowest]['seconds']} s)",
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stem = RESULTS / f"{result['date']}-nightly-{args.customers}"
+    stem.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
+    stem.with_suffix(".md").write_text(markdown(result))
+    print(markdown(result))
+    print(f"results: {stem}.json, {stem}.md")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

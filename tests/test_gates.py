@@ -1,0 +1,152 @@
+"""Gates with their three outcomes (warn, quarantine, block): raw suites from the contracts, rows set aside
+with reasons in DuckDB, row counts against the published tables, and a night when a channel brings half."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pandas as pd
+import pytest
+
+from expectations.quarantine import quarantine_rows
+from expectations.runner import validate
+from expectations.suites import customers, orders, raw
+from orchestration.ingest.contracts import CONTRACTS
+from orchestration.serving.publish import current_path
+from tests.conftest import configure_environment
+
+
+def test_raw_suites_follow_the_contracts() -> None:
+    contract = CONTRACTS["service_tickets"]
+    rules = {(e.expectation_type, e.column) for e in raw.build(contract).expectations}
+    assert ("expect_column_values_to_be_unique", "ticket_id") in rules
+    assert ("expect_column_values_to_be_in_set", "contact_channel") in rules
+    assert ("expect_column_values_to_be_between", "csat") in rules
+    in_set = next(e for e in raw.build(contract).expectations
+                  if e.column == "contact_channel" and e.expectation_type == "expect_column_values_to_be_in_set")
+    assert set(in_set.value_set) == set(contract.column("contact_channel").allowed)
+    # A contract change is a suite change: a new allowed value, a new bounded column.
+    changed = dataclasses.replace(contract, columns=tuple(
+        dataclasses.replace(c, allowed=(*c.allowed, "video")) if c.name == "contact_channel" else c
+        for c in contract.columns) + (dataclasses.replace(contract.column("csat"), name="effort", maximum=7),))
+    in_set = next(e for e in raw.build(changed).expectations
+                  if e.column == "contact_channel" and e.expectation_type == "expect_column_values_to_be_in_set")
+    assert "video" in in_set.value_set
+    assert any(e.column == "effort" and e.max_value == 7 for e in raw.build(changed).expectations)
+
+
+def test_quarantine_moves_the_offending_rows_with_every_reason_and_keeps_the_rest(tmp_path: Path) -> None:
+    contract = CONTRACTS["service_tickets"]
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as conn:
+        conn.execute("create schema raw")
+        conn.execute("""create table raw.service_tickets as select * from (values
+            ('T1', timestamp '2026-10-01 10:00', 'phone', 'delivery', 4, 'resolved', '2026-10-01', 'a.csv', 2),
+            ('T2', timestamp '2026-10-01 11:00', 'fax',   'delivery', 9, 'resolved', '2026-10-01', 'a.csv', 3),
+            ('T3', timestamp '2026-10-01 12:00', 'email', 'billing',  5, 'open',     '2026-10-01', 'a.csv', 4),
+            ('T3', timestamp '2026-10-01 12:05', 'email', 'billing',  5, 'open',     '2026-10-01', 'a.csv', 5),
+            ('T4', timestamp '2026-10-01 13:00', 'chat',  '投诉',      3, 'open',     '2026-10-01', 'a.csv', 6)
+        ) t(ticket_id, opened_at, contact_channel, category, csat, status, _partition, _source_file, _source_line)""")
+        frame = conn.execute("select * from raw.service_tickets").df()
+        only_known = dataclasses.replace(contract, columns=tuple(c for c in contract.columns if c.name in frame.columns))
+        outcome = validate(frame, raw.build(only_known), key="ticket_id")
+        assert outcome.passed  # nothing blocks: every failure here is a quarantine rule
+        rejected = {f.reason: f.unexpected_keys for f in outcome.by_outcome("quarantine")}
+        assert {k for keys in rejected.values() for k in keys} == {"T2", "T3", "T4"}
+        moved = quarantine_rows(conn, "raw.service_tickets", "quarantine.service_tickets", "ticket_id", rejected)
+        assert moved == 4  # both rows of the duplicated key
+        assert conn.execute("select ticket_id from raw.service_tickets").fetchall() == [("T1",)]
+        kept = dict(conn.execute("select json_extract_string(raw_record, '$.ticket_id'), reason "
+                                 "from quarantine.service_tickets where source_line <> 5").fetchall())
+        assert set(kept) == {"T2", "T3", "T4"}
+        assert "contact_channel" in kept["T2"] and "csat" in kept["T2"]  # one row, both reasons
+        assert "category" in kept["T4"] and "投诉" in conn.execute(
+            "select raw_record from quarantine.service_tickets where source_line = 6").fetchone()[0]
+
+
+def test_a_table_shrinking_overnight_blocks_and_growing_a_lot_warns() -> None:
+    frame = pd.DataFrame({"order_key": [f"O{i}" for i in range(70)], "ordered_at": pd.Timestamp("2026-10-01"),
+                          "amount": 10.0, "sales_channel": "store"})
+    assert not validate(frame, orders.build(frame, previous_rows=100), key=orders.KEY).passed
+    assert validate(frame, orders.build(frame, previous_rows=80), key=orders.KEY).failed == []
+    grown = validate(frame, orders.build(frame, previous_rows=40), key=orders.KEY)
+    assert grown.passed and [f.on_failure for f in grown.failed] == ["warn"]
+    assert validate(frame, orders.build(frame, previous_rows=None), key=orders.KEY).failed == []
+
+
+def test_unknown_outcome_is_a_clear_error() -> None:
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+
+    suite = gx.ExpectationSuite(name="x", expectations=[
+        gxe.ExpectColumnValuesToNotBeNull(column="a", meta={"on_failure": "ignore"})])
+    with pytest.raises(ValueError, match="on_failure must be one of"):
+        validate(pd.DataFrame({"a": [1]}), suite)
+    assert customers.KEY == "customer_id"
+
+
+def _fingerprint(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_volume_rule_blocks_half_a_day_and_tolerates_the_channels_own_spread(tmp_path: Path) -> None:
+    import numpy as np
+
+    contract = CONTRACTS["pos_transactions"]
+    days = pd.date_range("2026-09-01", periods=31).strftime("%Y-%m-%d").tolist()
+    usual = np.random.default_rng(3).poisson(400, size=30).tolist()
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as conn:
+        conn.execute("create schema raw")
+        conn.execute("create table raw.pos_transactions (transaction_id varchar, _partition varchar)")
+        for tonight, verdict in ((200, False), (330, True)):
+            counts = pd.DataFrame({"_partition": days, "n": [*usual, tonight]})
+            conn.execute("delete from raw.pos_transactions")
+            conn.execute("insert into raw.pos_transactions select uuid()::varchar, _partition "
+                         "from counts, range(n)")
+            volume = conn.execute(raw.volume_sql(contract, days[-1], days[-1])).df()
+            outcome = validate(volume, raw.build_volume(contract), key="landing_day")
+            assert len(volume) == 1 and outcome.passed is verdict, (tonight, volume.to_dict("records"))
+            if not verdict:
+                assert outcome.failed[0].sample[0].startswith(f"{days[-1]}: 200 vs ")  # rows vs lowest expected
+
+
+def test_a_channel_delivering_a_fraction_of_its_volume_stops_the_night_and_bi_keeps_the_last_tables(
+        pipeline_run, tmp_path: Path) -> None:  # noqa: ANN001
+    from orchestration.cli import run_pipeline
+    from orchestration.settings import Settings
+
+    home = tmp_path / "home"
+    shutil.copytree(pipeline_run.home, home, symlinks=True, ignore=shutil.ignore_patterns("dagster_home"))
+    saved = dict(os.environ)
+    try:
+        configure_environment(home)
+        served = current_path(home / "serving")
+        version_before, bytes_before = os.readlink(home / "serving" / "current"), _fingerprint(served)
+        # The clickstream export of the last day arrives cut short (a partial upload: a tenth of it).
+        day = pipeline_run.days[-1]
+        for part in (home / "landing" / "app_web_events" / day).glob("*.parquet"):
+            events = pd.read_parquet(part)
+            events.iloc[: len(events) // 10].to_parquet(part, index=False)
+        result = run_pipeline(Settings.from_env(), (day, day))
+        gate = next(e for e in result.get_asset_check_evaluations() if e.check_name == "gx_raw_app_web_events")
+        assert not gate.passed and gate.severity == dg.AssetCheckSeverity.ERROR
+        assert day in str(gate.metadata["results"].value)  # the table names the landing day
+        assert gate.metadata["data_docs_raw_app_web_events_volume"].value.startswith("file://")
+        materialised = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+        assert "app_web_events" in materialised  # landed and kept, for when the rest arrives
+        assert "staging/stg_app__events" not in materialised and "serving_snapshot" not in materialised
+        assert os.readlink(home / "serving" / "current") == version_before
+        assert _fingerprint(served) == bytes_before
+        # The other channels' gates still ran and passed: the problem is named where it is.
+        others = [e for e in result.get_asset_check_evaluations()
+                  if e.check_name.startswith("gx_raw_") and e.check_name != "gx_raw_app_web_events"]
+        assert others and all(e.passed for e in others)
+        assert gate.metadata["volume_days_compared"].value == 1
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
