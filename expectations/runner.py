@@ -55,6 +55,21 @@ class SuiteOutcome:
     def passed(self) -> bool:
         return not self.blocking_failures
 
+    @classmethod
+    def merge(cls, parts: list[SuiteOutcome]) -> SuiteOutcome:
+        """One outcome for a table validated in disjoint parts (by key): counts add up, samples and keys join."""
+        merged: dict[tuple[str, str | None, str], FailedExpectation] = {}
+        for part in parts:
+            for f in part.failed:
+                into = merged.setdefault((f.expectation, f.column, f.on_failure), FailedExpectation(
+                    f.expectation, f.column, f.on_failure, 0 if f.unexpected_count is not None else None))
+                if f.unexpected_count is not None:
+                    into.unexpected_count = (into.unexpected_count or 0) + f.unexpected_count
+                into.sample = (into.sample + f.sample)[:SAMPLE_SIZE]
+                into.unexpected_keys += f.unexpected_keys
+        docs = next((p.docs_url for p in parts if p.failed and p.docs_url), parts[0].docs_url)
+        return cls(parts[0].suite, parts[0].evaluated, list(merged.values()), docs)
+
     def as_markdown(self) -> str:
         if not self.failed:
             return f"All {self.evaluated} expectations of `{self.suite}` passed."

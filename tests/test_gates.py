@@ -15,7 +15,8 @@ import pandas as pd
 import pytest
 
 from expectations.quarantine import quarantine_rows
-from expectations.runner import validate
+from expectations.runner import SuiteOutcome, validate
+from expectations.suites.common import row_count_near
 from expectations.suites import customers, orders, raw
 from orchestration.ingest.contracts import CONTRACTS
 from orchestration.serving.publish import current_path
@@ -72,11 +73,25 @@ def test_quarantine_moves_the_offending_rows_with_every_reason_and_keeps_the_res
 def test_a_table_shrinking_overnight_blocks_and_growing_a_lot_warns() -> None:
     frame = pd.DataFrame({"order_key": [f"O{i}" for i in range(70)], "ordered_at": pd.Timestamp("2026-10-01"),
                           "amount": 10.0, "sales_channel": "store"})
-    assert not validate(frame, orders.build(frame, previous_rows=100), key=orders.KEY).passed
-    assert validate(frame, orders.build(frame, previous_rows=80), key=orders.KEY).failed == []
-    grown = validate(frame, orders.build(frame, previous_rows=40), key=orders.KEY)
+    def outcome(previous: int | None):  # noqa: ANN202
+        return validate(pd.DataFrame(index=pd.RangeIndex(len(frame))), row_count_near(orders.TABLE, previous))
+
+    assert not outcome(100).passed
+    assert outcome(80).failed == []
+    grown = outcome(40)
     assert grown.passed and [f.on_failure for f in grown.failed] == ["warn"]
-    assert validate(frame, orders.build(frame, previous_rows=None), key=orders.KEY).failed == []
+    assert outcome(None).failed == [] and outcome(None).evaluated == 0
+
+
+def test_a_table_validated_in_parts_reports_like_a_whole() -> None:
+    frame = pd.DataFrame({"order_key": [f"O{i}" for i in range(1000)] + ["O7"], "ordered_at": pd.Timestamp("2026-10-01"),
+                          "amount": [10.0] * 990 + [-1.0] * 11, "sales_channel": "store"})
+    whole = validate(frame, orders.build(frame), key=orders.KEY)
+    part_of = frame["order_key"].map(hash) % 3
+    parts = SuiteOutcome.merge([validate(frame[part_of == i], orders.build(frame), key=orders.KEY) for i in range(3)])
+    summary = sorted((f.expectation, f.column, f.unexpected_count) for f in parts.failed)
+    assert summary == sorted((f.expectation, f.column, f.unexpected_count) for f in whole.failed)
+    assert ("expect_column_values_to_be_unique", "order_key", 2) in summary and not parts.passed
 
 
 def test_unknown_outcome_is_a_clear_error() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import great_expectations as gx
 import great_expectations.expectations as gxe
 import pandas as pd
 
@@ -27,11 +28,13 @@ ROW_COUNT_DROP_BLOCK = 0.2
 ROW_COUNT_GROWTH_WARN = 0.5
 
 
-def row_count_near(previous_rows: int | None) -> list[gxe.Expectation]:
-    """Row count within a tolerance of the table BI reads now (the last published run); none before a first run."""
-    if not previous_rows:
-        return []
-    return [
+def row_count_near(table: str, previous_rows: int | None) -> gx.ExpectationSuite:
+    """Every mart's row count within a tolerance of the table BI reads now (the last published run).
+
+    A suite of its own, validated on a frame with the table's length and no columns, so the table's
+    rows can be validated in parts (``orchestration/assets/quality.py``). No rule before a first publication.
+    """
+    rules = [] if not previous_rows else [
         gxe.ExpectTableRowCountToBeBetween(
             min_value=math.ceil(previous_rows * (1 - ROW_COUNT_DROP_BLOCK)),
             meta={"on_failure": "block", "rule": f"at most {ROW_COUNT_DROP_BLOCK:.0%} fewer rows than published"}),
@@ -39,6 +42,7 @@ def row_count_near(previous_rows: int | None) -> list[gxe.Expectation]:
             max_value=math.floor(previous_rows * (1 + ROW_COUNT_GROWTH_WARN)),
             meta={"on_failure": "warn", "rule": f"at most {ROW_COUNT_GROWTH_WARN:.0%} more rows than published"}),
     ]
+    return gx.ExpectationSuite(name=f"{table.split('.')[-1]}_row_count", expectations=rules)
 
 
 def no_personal_data(frame: pd.DataFrame | None) -> list[gxe.Expectation]:

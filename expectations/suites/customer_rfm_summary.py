@@ -6,20 +6,19 @@ import great_expectations as gx
 import great_expectations.expectations as gxe
 import pandas as pd
 
-from expectations.suites.common import key, row_count_near
+from expectations.suites.common import key
 
 TABLE = "marts.customer_rfm_summary"
 KEY = "customer_id"
 MIN_SHARE_OF_REPEAT_BUYERS_WITH_SPEND = 0.99
 
 
-def build(frame: pd.DataFrame | None = None, previous_rows: int | None = None) -> gx.ExpectationSuite:
+def build(frame: pd.DataFrame | None = None) -> gx.ExpectationSuite:
     block = {"on_failure": "block"}
     return gx.ExpectationSuite(
         name="customer_rfm_summary",
         expectations=[
             *key(KEY),
-            *row_count_near(previous_rows),
             gxe.ExpectColumnValuesToNotBeNull(column="frequency", meta=block),
             gxe.ExpectColumnValuesToBeBetween(column="frequency", min_value=0, meta=block),
             gxe.ExpectColumnValuesToBeBetween(column="recency", min_value=0, meta=block),

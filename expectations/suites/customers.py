@@ -6,7 +6,7 @@ import great_expectations as gx
 import great_expectations.expectations as gxe
 import pandas as pd
 
-from expectations.suites.common import key, row_count_near, no_personal_data
+from expectations.suites.common import key, no_personal_data
 
 TABLE = "marts.customers"
 KEY = "customer_id"
@@ -14,13 +14,12 @@ LEVELS = ["none", "micro", "weak", "strong", "super_strong"]
 STAGES = ["prospect", "first_purchase", "repeat", "loyal", "at_risk", "lapsed", "reactivated"]
 
 
-def build(frame: pd.DataFrame | None = None, previous_rows: int | None = None) -> gx.ExpectationSuite:
+def build(frame: pd.DataFrame | None = None) -> gx.ExpectationSuite:
     block = {"on_failure": "block"}
     return gx.ExpectationSuite(
         name="customers",
         expectations=[
             *key(KEY),
-            *row_count_near(previous_rows),
             gxe.ExpectColumnValuesToBeInSet(column="relationship_level", value_set=LEVELS, meta=block),
             gxe.ExpectColumnValuesToBeInSet(column="lifecycle_stage", value_set=STAGES, meta=block),
             gxe.ExpectColumnValuesToBeBetween(column="orders", min_value=0, meta=block),

@@ -6,19 +6,18 @@ import great_expectations as gx
 import great_expectations.expectations as gxe
 import pandas as pd
 
-from expectations.suites.common import key, row_count_near, no_personal_data
+from expectations.suites.common import key, no_personal_data
 
 TABLE = "marts.orders"
 KEY = "order_key"
 
 
-def build(frame: pd.DataFrame | None = None, previous_rows: int | None = None) -> gx.ExpectationSuite:
+def build(frame: pd.DataFrame | None = None) -> gx.ExpectationSuite:
     block = {"on_failure": "block"}
     return gx.ExpectationSuite(
         name="orders",
         expectations=[
             *key(KEY),
-            *row_count_near(previous_rows),
             gxe.ExpectColumnValuesToNotBeNull(column="ordered_at", meta=block),
             gxe.ExpectColumnValuesToBeBetween(column="amount", min_value=0, meta=block),
             gxe.ExpectColumnValuesToBeInSet(column="sales_channel", value_set=["store", "online"], meta=block),

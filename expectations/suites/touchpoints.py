@@ -7,7 +7,7 @@ import great_expectations as gx
 import great_expectations.expectations as gxe
 import pandas as pd
 
-from expectations.suites.common import key, row_count_near, no_personal_data
+from expectations.suites.common import key, no_personal_data
 
 TABLE = "marts.touchpoints"
 KEY = "touchpoint_id"
@@ -15,13 +15,12 @@ CHANNELS = ["web", "app", "mini_program", "store", "email", "sms", "push", "phon
 MIN_STITCHED_SHARE = 0.5  # the demo stitches about 93%; a real business with many anonymous visitors may lower it
 
 
-def build(frame: pd.DataFrame | None = None, previous_rows: int | None = None) -> gx.ExpectationSuite:
+def build(frame: pd.DataFrame | None = None) -> gx.ExpectationSuite:
     block = {"on_failure": "block"}
     return gx.ExpectationSuite(
         name="touchpoints",
         expectations=[
             *key(KEY),
-            *row_count_near(previous_rows),
             gxe.ExpectColumnValuesToNotBeNull(column="occurred_at", meta=block),
             gxe.ExpectColumnValuesToNotBeNull(column="touchpoint_type", meta=block),
             gxe.ExpectColumnValuesToBeInSet(column="channel", value_set=CHANNELS, meta=block),
