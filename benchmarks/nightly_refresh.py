@@ -285,6 +285,21 @@ def row_counts(home: Path) -> dict[str, int]:
     return {"raw_rows": int(raw), "customers": int(customers), "orders": int(orders)}
 
 
+def identity_resolution(home: Path) -> dict[str, object]:
+    """The full refresh's resolution (iterations, identifiers, edges, customers) and its accuracy against the truth."""
+    from orchestration.identity.accuracy import measure_accuracy
+
+    with duckdb.connect(str(home / "warehouse" / "clientele.duckdb"), read_only=True) as conn:
+        run = conn.execute("select * from identity.resolution_runs order by run_at limit 1").df().iloc[0]
+        started = time.perf_counter()
+        accuracy = measure_accuracy(conn, home / "ground_truth" / "records" / "*.parquet")
+        scored_in = time.perf_counter() - started
+    return {"iterations": int(run["iterations"]), "identifiers": int(run["identifiers"]), "edges": int(run["edges"]),
+            "customers": int(run["customers"]), "precision": round(accuracy.precision, 5),
+            "recall": round(accuracy.recall, 5), "recall_ceiling": round(accuracy.recall_ceiling, 5),
+            "accuracy_seconds": round(scored_in, 1)}
+
+
 def markdown(result: dict) -> str:
     full, nightly, base = result["full_refresh"], result["incremental_night"], result["baselines"]
     lines = [f"## Nightly refresh, {result['customers']:,} customers, {result['days']} days "
@@ -302,6 +317,10 @@ def markdown(result: dict) -> str:
         lines.append(f"| {name} | {value} |")
     lines.append(f"| rows per second (landed rows / full refresh) | {result['rows']['raw_rows'] / full['seconds']:,.0f} |")
     lines.append(f"| targets ({TARGET_MINUTES} min, {TARGET_GIB} GiB) | {result['targets']} |")
+    ident = result["identity"]
+    lines.append(f"| identity resolution | {ident['identifiers']:,} identifiers, {ident['edges']:,} edges, "
+                 f"{ident['iterations']} iterations, {ident['customers']:,} customers; precision "
+                 f"{ident['precision']:.3%}, recall {ident['recall']:.3%} (ceiling {ident['recall_ceiling']:.3%}) |")
     lines.append(f"| baselines | plain read {base['plain_read']['seconds']} s, scan-and-aggregate "
                  f"{base['scan_and_aggregate']['seconds']} s, plain lifetimes {base['plain_lifetimes']['seconds']} s |")
     return "\n".join(lines) + "\n"
@@ -330,7 +349,8 @@ def main() -> int:
     slowest = max(STAGES, key=lambda s: stages.get(s, {}).get("seconds", 0))
     result = {
         "date": date.today().isoformat(), "customers": args.customers, "days": args.days, "machine_cores": os.cpu_count(),
-        "generation": generation, "rows": row_counts(home), "full_refresh": full, "incremental_night": nightly,
+        "generation": generation, "rows": row_counts(home), "identity": identity_resolution(home),
+        "full_refresh": full, "incremental_night": nightly,
         "baselines": base,
         "ratios": {
             "full refresh / scan-and-aggregate (aim 10x)": f"{full['seconds'] / base['scan_and_aggregate']['seconds']:.1f}x",

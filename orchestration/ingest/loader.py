@@ -374,13 +374,17 @@ def _validate_and_replace(
         f"case when row_number() over (partition by {_field(key)} order by _source_file, _source_line) > 1 "
         f"and {_field(key)} is not null then 'duplicate_key_in_partition:{key}' end"
     )
-    if backfill:  # ranges, so DuckDB's min/max statistics skip the row groups of the backfill's days
-        others = f"(_partition < {_sql_str(backfill[0])} or _partition > {_sql_str(backfill[1])})"
+    if backfill:  # the keys of days outside the backfill, collected once for all its days
+        other_keys = f"_keys_outside_{name}_{backfill[0]}_{backfill[1]}".replace("-", "")
+        conn.execute(
+            f"create temp table if not exists {other_keys} as select distinct {q(key)} from raw.{name} "
+            "where _partition < ? or _partition > ?", list(backfill))
+        other_keys = f"select {q(key)} from {other_keys}"
     else:
-        others = f"_partition not in ({', '.join(_sql_str(p) for p in [partition, *pending_partitions])})"
+        others = ", ".join(_sql_str(p) for p in [partition, *pending_partitions])
+        other_keys = f"select {q(key)} from raw.{name} where _partition not in ({others})"
     checks.append(
-        f"case when {_field(key)} in (select {q(key)} from raw.{name} where {others}) "
-        f"then '{DUPLICATE_ACROSS_DAYS}:{key}' end"
+        f"case when {_field(key)} in ({other_keys}) then '{DUPLICATE_ACROSS_DAYS}:{key}' end"
     )
     conn.execute(
         f"create or replace temp table _checked as select *, concat_ws('; ', {', '.join(checks)}) as _reason from _stage"
@@ -449,6 +453,7 @@ def quarantine_duplicates_across_days(
             conn.execute("rollback")
             raise
     conn.execute("drop table if exists _later")
+    conn.execute(f"drop table if exists _keys_outside_{name}_{first}_{last}".replace("-", ""))
     return moved
 
 
