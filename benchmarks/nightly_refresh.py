@@ -188,8 +188,10 @@ def landed_files(landing: Path) -> dict[str, str]:
             readers[channel] = f"read_csv('{utf8}/*.csv', union_by_name = true, all_varchar = true)"
         elif suffix.startswith(".csv"):
             readers[channel] = f"read_csv('{folder}/*/*.csv*', union_by_name = true, all_varchar = true)"
-        elif suffix.startswith(".json"):
-            readers[channel] = f"read_json('{folder}/*/*{suffix}', union_by_name = true, format = 'newline_delimited')"
+        elif suffix.startswith(".json"):  # the contract's columns, as text: inferring a union schema over
+            # hundreds of files takes DuckDB more than 18 GiB
+            columns = "{" + ", ".join(f"'{c.name}': 'VARCHAR'" for c in CONTRACTS[channel].columns) + "}"
+            readers[channel] = f"read_json('{folder}/*/*{suffix}', columns = {columns}, format = 'newline_delimited')"
         else:
             readers[channel] = f"read_parquet('{folder}/*/*.parquet', union_by_name = true)"
     return readers
@@ -203,13 +205,13 @@ def baselines(landing: Path) -> dict[str, object]:
     scratch = Path(tempfile.mkdtemp(prefix="clientele-bench-plain-"))
     result: dict[str, object] = {}
     try:
-        with duckdb.connect(str(scratch / "plain.duckdb")) as conn:
+        with duckdb.connect(str(scratch / "plain.duckdb"), config={"preserve_insertion_order": False}) as conn:
             started, rows = time.perf_counter(), 0
             for channel, reader in readers.items():
                 conn.execute(f"create table {channel} as select * from {reader}")
                 rows += conn.execute(f"select count(*) from {channel}").fetchone()[0]
             result["plain_read"] = {"seconds": round(time.perf_counter() - started, 1), "rows": rows}
-        with duckdb.connect() as conn:
+        with duckdb.connect(config={"preserve_insertion_order": False}) as conn:
             started = time.perf_counter()
             for channel, reader in readers.items():
                 contract = CONTRACTS[channel]
@@ -334,15 +336,26 @@ def main() -> int:
     args = parser.parse_args()
     home = (args.home or Path(tempfile.gettempdir()) / f"clientele-bench-{args.customers}").resolve()
 
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    partial = RESULTS / f"{date.today().isoformat()}-nightly-{args.customers}.partial.json"
+    measured: dict[str, object] = {"customers": args.customers, "days": args.days}
+
+    def keep(name: str, value: object) -> object:
+        measured[name] = value
+        partial.write_text(json.dumps(measured, indent=2) + "\n")
+        return value
+
     last, generation = prepare(home, args.customers, args.days)
+    keep("generation", generation)
     print(f"full refresh of {home} (every day but {last}) ...", flush=True)
-    full = run_clientele(home)
+    full = keep("full_refresh", run_clientele(home))
     land(home, last)
     print(f"one new night: {last} ...", flush=True)
-    nightly = run_clientele(home, "--day", last)
+    nightly = keep("incremental_night", run_clientele(home, "--day", last))
     print("baselines: plain DuckDB read, scan-and-aggregate, plain lifetimes ...", flush=True)
-    base = baselines(home / "landing")
+    base = keep("baselines", baselines(home / "landing"))
     base["plain_lifetimes"] = plain_lifetimes(home)
+    keep("baselines", base)
 
     stages = full["stages"]
     within = full["seconds"] <= TARGET_MINUTES * 60 and full["peak_gib"] <= TARGET_GIB
@@ -365,6 +378,7 @@ def main() -> int:
     stem = RESULTS / f"{result['date']}-nightly-{args.customers}"
     stem.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
     stem.with_suffix(".md").write_text(markdown(result))
+    partial.unlink(missing_ok=True)
     print(markdown(result))
     print(f"results: {stem}.json, {stem}.md")
     return 0
