@@ -34,8 +34,8 @@ def test_duplicates_impossible_values_and_leaked_personal_data_block(pipeline_ru
     assert _blocked_by(bad, customers) == {
         "expect_column_values_to_be_unique:customer_id",
         "expect_column_values_to_be_between:p_alive",
-        "expect_column_values_to_not_match_regex:channel_list",
-        "expect_column_values_to_not_match_regex:loyalty_tier",
+        "expect_column_values_to_not_match_regex_list:channel_list",
+        "expect_column_values_to_not_match_regex_list:loyalty_tier",
     }
 
     # One customer's impossible score is quarantined (that row, with the rule); many of them block.
@@ -65,10 +65,50 @@ def test_duplicates_impossible_values_and_leaked_personal_data_block(pipeline_ru
     assert _blocked_by(bad, touchpoints) == {
         "expect_column_values_to_be_unique:touchpoint_id",
         "expect_column_values_to_be_in_set:channel",
-        "expect_column_values_to_not_match_regex:marketing_source",
+        "expect_column_values_to_not_match_regex_list:marketing_source",
         "expect_column_values_to_be_between:touchpoint_value",
     }
     # Activity that loses its customers (identity resolution broke) warns without blocking.
     bad = activity.assign(customer_id=None)
     outcome = validate(bad, touchpoints.build(bad), key=touchpoints.KEY)
     assert outcome.passed and [f.column for f in outcome.failed] == ["customer_id"]
+
+
+def test_duckdb_finds_every_personal_data_candidate_the_expectations_would(tmp_path) -> None:  # noqa: ANN001
+    """The RE2 prefilter is a superset of the Python patterns: on tricky values they flag the same rows."""
+    import hashlib
+    import re
+
+    from expectations.suites.common import CANDIDATE_COLUMN, PERSONAL_DATA_PATTERNS, personal_data_candidate_sql
+
+    values = [
+        "li.na1234@qq.com", "王芳 <wang.fang@163.com>", "+86 138 0013 8000", "+44 7700 900123", "13800138000",
+        "手机１３８００１３８０００", "07700 900123", "call 07700900123 now", "C" + hashlib.sha256(b"x").hexdigest(),
+        hashlib.sha256(b"13800138000").hexdigest(), "a13800138000", "13800138000f", "order 2026-10-31", "12345",
+        "上海市浦东新区世纪大道100号", "utm_source=newsletter", None, "", "name@domain", "x@y.cn",
+    ]
+    values += [hashlib.sha256(str(i).encode()).hexdigest() for i in range(2000)]  # pseudonyms: never personal
+    frame = pd.DataFrame({"k": range(len(values)), "text": values})
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as conn:
+        conn.register("frame", frame)
+        flagged = conn.execute(f"select k, {personal_data_candidate_sql(['text'])} from frame").df()
+    python = frame["text"].map(lambda v: isinstance(v, str) and any(re.search(p, v) for p in PERSONAL_DATA_PATTERNS.values()))
+    assert python.sum() >= 8
+    assert (flagged[CANDIDATE_COLUMN].to_numpy() == python.to_numpy()).all(), frame[flagged[CANDIDATE_COLUMN] != python]
+
+
+def test_leaks_are_blocked_the_same_with_the_duckdb_prefilter(pipeline_run, tmp_path) -> None:  # noqa: ANN001
+    from expectations.suites.common import personal_data_candidate_sql
+
+    people = _real(pipeline_run, customers.TABLE)
+    people.loc[2, "channel_list"] = "pos_transactions, 李娜 <li.na1234@qq.com>"
+    people.loc[3, "loyalty_tier"] = "+86 138 0013 8000"
+    text = [c for c in people.columns if people[c].dtype == object]
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as conn:
+        conn.register("people", people)
+        flagged = conn.execute(f"select *, {personal_data_candidate_sql(text)} from people").df()
+    assert int(flagged["_personal_data_candidate"].sum()) == 2
+    assert _blocked_by(flagged, customers) == _blocked_by(people, customers) == {
+        "expect_column_values_to_not_match_regex_list:channel_list",
+        "expect_column_values_to_not_match_regex_list:loyalty_tier",
+    }
