@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -182,3 +183,42 @@ def test_cdnow_import_writes_every_purchase_as_a_store_sale(tmp_path: Path) -> N
     files = sorted((tmp_path / "landing" / "pos_transactions").glob("*/cdnow.csv"))
     assert len(files) == len({f.parent.name for f in files}) > 500
     assert sum(len(f.read_text().splitlines()) - 1 for f in files) == rows
+
+
+def test_a_batch_of_days_loads_exactly_what_loading_day_by_day_does(tmp_path: Path) -> None:
+    """Damaged rows, extra columns on one day, a GB18030 channel, keys repeated across days: same tables."""
+    from orchestration.ingest.contracts import CONTRACTS as ALL
+    from orchestration.ingest.loader import load_partitions
+    from orchestration.synthetic.generator import GeneratorConfig, generate
+
+    landing = tmp_path / "landing"
+    generate(GeneratorConfig(customers=400, days=6, bad_row_rate=0.05, seed=3), landing)
+    days = sorted(p.name for p in (landing / "pos_transactions").iterdir() if p.is_dir())
+    _write(landing, days[2], "extra.csv", HEADER.rstrip("\n") + ",till_note\n" + GOOD.rstrip("\n") + ",收银员 王\n")
+    for day in (days[3], days[5]):  # T1 again: on a day of the same batch, and of the next batch
+        _write(landing, day, "again.csv", HEADER + GOOD.replace("10-01", day[5:]))
+    now = datetime(2026, 11, 1)
+    tables = {}
+    for mode in ("day by day", "batched"):
+        with duckdb.connect(str(tmp_path / f"{mode}.duckdb")) as conn:
+            for channel in ("pos_transactions", "crm_members", "app_web_events"):
+                if mode == "day by day":
+                    loads = [load_partition(conn, ALL[channel], landing, d, now, pending_partitions=days[i + 1 :])
+                             for i, d in enumerate(days)]
+                else:
+                    loads = load_partitions(conn, ALL[channel], landing, days[:4], now, backfill=(days[0], days[-1]))
+                    loads += load_partitions(conn, ALL[channel], landing, days[4:], now, backfill=(days[0], days[-1]))
+                    later = quarantine_duplicates_across_days(conn, ALL[channel], days[0], days[-1], now)
+                    for load in loads:
+                        load.rows_loaded -= later.get(load.partition, 0)
+                tables[(mode, channel, "loads")] = [(x.partition, x.rows_read, x.rows_loaded) for x in loads]
+                tables[(mode, channel, "raw")] = conn.execute(
+                    f"select * exclude (_loaded_at) from raw.{channel} order by all").fetchall()
+                tables[(mode, channel, "quarantine")] = conn.execute(
+                    f"select _partition, source_file, source_line, reason from quarantine.{channel} order by all").fetchall()
+    for channel in ("pos_transactions", "crm_members", "app_web_events"):
+        assert tables[("batched", channel, "loads")] == tables[("day by day", channel, "loads")], channel
+        assert tables[("batched", channel, "raw")] == tables[("day by day", channel, "raw")], channel
+        assert tables[("batched", channel, "quarantine")] == tables[("day by day", channel, "quarantine")], channel
+    assert any("duplicate_key_other_partition" in r[3] for r in tables[("batched", "pos_transactions", "quarantine")])
+    assert any(r[-4] is not None for r in tables[("batched", "pos_transactions", "raw")])  # the extra column kept

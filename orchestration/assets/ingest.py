@@ -9,10 +9,15 @@ from orchestration.ingest.contracts import CONTRACTS, ChannelContract
 from orchestration.ingest.loader import (
     DUPLICATE_ACROSS_DAYS,
     PartitionLoad,
-    load_partition,
+    load_partitions,
     quarantine_duplicates_across_days,
 )
 from orchestration.resources import WAREHOUSE_POOL, PlatformPaths
+
+
+# Days of a backfill validated and written together: fewer, larger statements (about 1 GiB of staged rows per
+# batch for the clickstream at a million customers).
+BACKFILL_BATCH_DAYS = 14
 
 
 def _preview(conn, contract: ChannelContract, partition: str) -> str:  # noqa: ANN001
@@ -45,8 +50,9 @@ def build_ingest_asset(contract: ChannelContract, partitions_def: dg.PartitionsD
         with warehouse.get_connection() as conn:
             keys = sorted(context.partition_keys)
             backfill = (keys[0], keys[-1]) if len(keys) > 1 else None
-            for partition in keys:
-                loads.append(load_partition(conn, contract, paths.landing, partition, backfill=backfill))
+            for start in range(0, len(keys), BACKFILL_BATCH_DAYS):
+                loads += load_partitions(conn, contract, paths.landing, keys[start:start + BACKFILL_BATCH_DAYS],
+                                         backfill=backfill)
             if backfill:  # keys repeated across the backfill's days, found in one pass
                 later = quarantine_duplicates_across_days(conn, contract, *backfill)
                 for load in loads:

@@ -122,29 +122,59 @@ def load_partition(
     backfill's own days are compared once at its end (``quarantine_duplicates_across_days``), so a
     backfill costs one pass, not one scan of the growing table per day.
     """
+    return load_partitions(conn, contract, landing_dir, [partition], now, pending_partitions, backfill)[0]
+
+
+def load_partitions(
+    conn: duckdb.DuckDBPyConnection,
+    contract: ChannelContract,
+    landing_dir: Path,
+    partitions: list[str],
+    now: datetime | None = None,
+    pending_partitions: Collection[str] = (),
+    backfill: tuple[str, str] | None = None,
+) -> list[PartitionLoad]:
+    """Replace several days at once: each day is staged and checked as ``load_partition`` does, and the
+    batch is validated and written in one transaction (a backfill's fixed cost per statement is paid
+    once per batch, not once per day). Several days need ``backfill``: keys repeated across them are
+    found by ``quarantine_duplicates_across_days``."""
+    if len(partitions) > 1 and backfill is None:
+        raise ValueError("loading several days at once needs the backfill range they belong to")
     now = now or datetime.now()
     channel_dir = Path(landing_dir) / contract.name
     settings = source_settings(channel_dir, contract)
-    result = PartitionLoad(contract.name, partition)
     ensure_tables(conn, contract)
-    conn.execute("drop table if exists _stage; drop table if exists _rejects")
+    conn.execute("drop table if exists _batch_stage; drop table if exists _batch_rejects")
     conn.execute(
-        "create temp table _stage (_record JSON, _source_file VARCHAR, _source_line BIGINT); "
-        "create temp table _rejects (source_file VARCHAR, source_line BIGINT, raw_record VARCHAR, reason VARCHAR)"
+        "create temp table _batch_stage (_partition VARCHAR, _record JSON, _source_file VARCHAR, _source_line BIGINT); "
+        "create temp table _batch_rejects (_partition VARCHAR, source_file VARCHAR, source_line BIGINT, "
+        "raw_record VARCHAR, reason VARCHAR)"
     )
-    extras: set[str] = set()
-    for path in landing_files(channel_dir / partition):
-        result.files.append(path.name)
-        if _is_empty(path):
-            result.empty_files.append(path.name)
-            continue
-        try:
-            extras |= _stage_file(conn, contract, path, settings["encoding"], settings["delimiter"])
-        except (duckdb.IOException, duckdb.InvalidInputException, duckdb.ConversionException, OSError, UnicodeError, EOFError) as exc:
-            raise FileRejected(f"{path}: cannot be read ({type(exc).__name__}: {exc})") from exc
-    result.extra_columns = sorted(extras)
-    _validate_and_replace(conn, contract, partition, now, result, pending_partitions, backfill)
-    return result
+    results = []
+    for partition in partitions:
+        result = PartitionLoad(contract.name, partition)
+        conn.execute("drop table if exists _stage; drop table if exists _rejects")
+        conn.execute(
+            "create temp table _stage (_record JSON, _source_file VARCHAR, _source_line BIGINT); "
+            "create temp table _rejects (source_file VARCHAR, source_line BIGINT, raw_record VARCHAR, reason VARCHAR)"
+        )
+        extras: set[str] = set()
+        for path in landing_files(channel_dir / partition):
+            result.files.append(path.name)
+            if _is_empty(path):
+                result.empty_files.append(path.name)
+                continue
+            try:
+                extras |= _stage_file(conn, contract, path, settings["encoding"], settings["delimiter"])
+            except (duckdb.IOException, duckdb.InvalidInputException, duckdb.ConversionException, OSError, UnicodeError, EOFError) as exc:
+                raise FileRejected(f"{path}: cannot be read ({type(exc).__name__}: {exc})") from exc
+        result.extra_columns = sorted(extras)
+        conn.execute("insert into _batch_stage select ?, * from _stage", [partition])
+        conn.execute("insert into _batch_rejects select ?, * from _rejects", [partition])
+        results.append(result)
+    conn.execute("drop table if exists _stage; drop table if exists _rejects")
+    _validate_and_replace(conn, contract, now, results, pending_partitions, backfill)
+    return results
 
 
 def _is_empty(path: Path) -> bool:
@@ -358,20 +388,20 @@ def _reasons(c: Column, now: datetime) -> list[str]:
 def _validate_and_replace(
     conn: duckdb.DuckDBPyConnection,
     contract: ChannelContract,
-    partition: str,
     now: datetime,
-    result: PartitionLoad,
+    results: list[PartitionLoad],
     pending_partitions: Collection[str],
     backfill: tuple[str, str] | None = None,
 ) -> None:
     name, key = contract.name, contract.key
+    partitions = [r.partition for r in results]
     checks = [check for c in contract.columns for check in _reasons(c, now)]
     ids = contract.identifier_columns
     if contract.require_any_identifier and ids:
         none = " and ".join(f"{_field(col)} is null" for col in ids)
         checks.append(f"case when {none} then 'missing_identifier' end")
     checks.append(
-        f"case when row_number() over (partition by {_field(key)} order by _source_file, _source_line) > 1 "
+        f"case when row_number() over (partition by _partition, {_field(key)} order by _source_file, _source_line) > 1 "
         f"and {_field(key)} is not null then 'duplicate_key_in_partition:{key}' end"
     )
     if backfill:  # the keys of days outside the backfill, collected once for all its days
@@ -381,48 +411,56 @@ def _validate_and_replace(
             "where _partition < ? or _partition > ?", list(backfill))
         other_keys = f"select {q(key)} from {other_keys}"
     else:
-        others = ", ".join(_sql_str(p) for p in [partition, *pending_partitions])
+        others = ", ".join(_sql_str(p) for p in [*partitions, *pending_partitions])
         other_keys = f"select {q(key)} from raw.{name} where _partition not in ({others})"
     checks.append(
         f"case when {_field(key)} in ({other_keys}) then '{DUPLICATE_ACROSS_DAYS}:{key}' end"
     )
     conn.execute(
-        f"create or replace temp table _checked as select *, concat_ws('; ', {', '.join(checks)}) as _reason from _stage"
+        f"create or replace temp table _checked as select *, concat_ws('; ', {', '.join(checks)}) as _reason "
+        "from _batch_stage"
     )
     typed_cols = ", ".join(f"{_typed(c)} as {q(c.name)}" for c in contract.columns)
-    extra_expr = _extra_expression(result.extra_columns)
+    extras = [(r.partition, _extra_expression(r.extra_columns)) for r in results if r.extra_columns]
+    extra_expr = ("case _partition " + " ".join(f"when {_sql_str(p)} then {e}" for p, e in extras)
+                  + " else cast(null as JSON) end") if extras else "cast(null as JSON)"
+    days = ", ".join(_sql_str(p) for p in partitions)
     conn.execute("begin transaction")
     try:
-        conn.execute(f"delete from raw.{name} where _partition = ?", [partition])
-        conn.execute(f"delete from quarantine.{name} where _partition = ?", [partition])
+        conn.execute(f"delete from raw.{name} where _partition in ({days})")
+        conn.execute(f"delete from quarantine.{name} where _partition in ({days})")
         conn.execute(
-            f"insert into raw.{name} select {typed_cols}, {extra_expr}, _source_file, _source_line, ?, ? "
+            f"insert into raw.{name} select {typed_cols}, {extra_expr}, _source_file, _source_line, _partition, ? "
             "from _checked where _reason = ''",
-            [partition, now],
+            [now],
         )
         conn.execute(
-            f"insert into quarantine.{name} select ?, _source_file, _source_line, _record, _reason, ? "
+            f"insert into quarantine.{name} select _partition, _source_file, _source_line, _record, _reason, ? "
             "from _checked where _reason <> ''",
-            [partition, now],
+            [now],
         )
-        conn.execute(f"insert into quarantine.{name} select ?, source_file, source_line, raw_record, reason, ? from _rejects", [partition, now])
+        conn.execute(f"insert into quarantine.{name} select _partition, source_file, source_line, raw_record, reason, ? "
+                     "from _batch_rejects", [now])
         conn.execute("commit")
     except Exception:
         conn.execute("rollback")
         raise
-    counts = conn.execute(
-        "select count(*) filter (where _reason = ''), count(*) from _checked"
-    ).fetchall()[0]
-    result.rows_loaded = int(counts[0])
-    for reason, n in conn.execute(
-        "select unnest(string_split(_reason, '; ')) as r, count(*) from _checked where _reason <> '' group by r "
-        "union all select reason, count(*) from _rejects group by reason"
+    by_day = {r.partition: r for r in results}
+    for day, loaded, staged in conn.execute(
+        "select _partition, count(*) filter (where _reason = ''), count(*) from _checked group by 1"
     ).fetchall():
-        result.quarantined[str(reason)] += int(n)
-    rejected = int(conn.execute("select count(*) from _rejects").fetchall()[0][0])
-    result.rows_read = int(counts[1]) + rejected
-    result.rows_quarantined = result.rows_read - result.rows_loaded
-    conn.execute("drop table if exists _checked; drop table if exists _stage; drop table if exists _rejects")
+        by_day[day].rows_loaded, by_day[day].rows_read = int(loaded), int(staged)
+    for day, reason, n in conn.execute(
+        "select _partition, r, count(*) from (select _partition, unnest(string_split(_reason, '; ')) as r "
+        "from _checked where _reason <> '') group by all "
+        "union all select _partition, reason, count(*) from _batch_rejects group by all"
+    ).fetchall():
+        by_day[day].quarantined[str(reason)] += int(n)
+    for day, rejected in conn.execute("select _partition, count(*) from _batch_rejects group by 1").fetchall():
+        by_day[day].rows_read += int(rejected)
+    for result in results:
+        result.rows_quarantined = result.rows_read - result.rows_loaded
+    conn.execute("drop table if exists _checked; drop table if exists _batch_stage; drop table if exists _batch_rejects")
 
 
 def quarantine_duplicates_across_days(
