@@ -46,7 +46,8 @@ class PlatformPaths(dg.ConfigurableResource):
 
 def build_resources(settings: Settings) -> dict[str, object]:
     return {
-        "warehouse": DuckDBResource(database=dg.EnvVar("CLIENTELE_WAREHOUSE")),
+        "warehouse": DuckDBResource(database=dg.EnvVar("CLIENTELE_WAREHOUSE"),
+                                    connection_config={"memory_limit": settings.duckdb_memory_limit}),
         "dbt": DbtCliResource(project_dir=dbt_project, profiles_dir=str(DBT_PROJECT_DIR), dbt_executable=dbt_executable()),
         "paths": PlatformPaths(
             landing_dir=dg.EnvVar("CLIENTELE_LANDING_DIR"),

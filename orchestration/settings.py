@@ -46,6 +46,8 @@ class Settings:
     timezone: str
     alert_webhook_url: str | None = None  # run failures are POSTed here as JSON, besides the alert log
     postgres_url: str | None = None  # the marts are also published here, for BI tools that only speak Postgres
+    # DuckDB's buffer pool limit (it spills to disk beyond it); dbt reads the same variable (profiles.yml).
+    duckdb_memory_limit: str = "4GB"
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -61,6 +63,7 @@ class Settings:
             timezone=os.environ.get("CLIENTELE_TIMEZONE", "UTC"),
             alert_webhook_url=os.environ.get("CLIENTELE_ALERT_WEBHOOK_URL") or None,
             postgres_url=os.environ.get("CLIENTELE_POSTGRES_URL") or None,
+            duckdb_memory_limit=os.environ.get("CLIENTELE_DUCKDB_MEMORY_LIMIT", "4GB"),
         )
 
     @property
