@@ -103,7 +103,7 @@ def test_leaks_are_blocked_the_same_with_the_duckdb_prefilter(pipeline_run, tmp_
     people = _real(pipeline_run, customers.TABLE)
     people.loc[2, "channel_list"] = "pos_transactions, 李娜 <li.na1234@qq.com>"
     people.loc[3, "loyalty_tier"] = "+86 138 0013 8000"
-    text = [c for c in people.columns if people[c].dtype == object]
+    text = [c for c in people.columns if pd.api.types.is_string_dtype(people[c]) or people[c].dtype == object]
     with duckdb.connect(str(tmp_path / "w.duckdb")) as conn:
         conn.register("people", people)
         flagged = conn.execute(f"select *, {personal_data_candidate_sql(text)} from people").df()
