@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import shutil
 import subprocess
 import tempfile
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,3 +82,22 @@ def run_dbt(*args: str, warehouse: Path | None = None) -> subprocess.CompletedPr
         [dbt_executable(), *args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)],
         cwd=DBT_PROJECT_DIR, capture_output=True, text=True, check=False, env=env,
     )
+
+
+@contextmanager
+def pipeline_copy(pipeline_run: PipelineRun, tmp_path: Path) -> Iterator[Path]:
+    """A copy of the tests' pipeline home, the environment pointed at it inside the block, for a test that
+    breaks data and runs the pipeline again without touching the shared run."""
+    home = tmp_path / "home"
+    shutil.copytree(pipeline_run.home, home, symlinks=True, ignore=shutil.ignore_patterns("dagster_home"))
+    saved = dict(os.environ)
+    try:
+        configure_environment(home)
+        yield home
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def fingerprint(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()

@@ -4,9 +4,7 @@ with reasons in DuckDB, row counts against the published tables, and a night whe
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import os
-import shutil
 from pathlib import Path
 
 import dagster as dg
@@ -20,7 +18,7 @@ from expectations.suites.common import row_count_near
 from expectations.suites import customers, orders, raw
 from orchestration.ingest.contracts import CONTRACTS
 from orchestration.serving.publish import current_path
-from tests.conftest import configure_environment
+from tests.conftest import fingerprint, pipeline_copy
 
 
 def test_raw_suites_follow_the_contracts() -> None:
@@ -105,10 +103,6 @@ def test_unknown_outcome_is_a_clear_error() -> None:
     assert customers.KEY == "customer_id"
 
 
-def _fingerprint(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def test_volume_rule_blocks_half_a_day_and_tolerates_the_channels_own_spread(tmp_path: Path) -> None:
     import numpy as np
 
@@ -135,13 +129,9 @@ def test_a_channel_delivering_a_fraction_of_its_volume_stops_the_night_and_bi_ke
     from orchestration.cli import run_pipeline
     from orchestration.settings import Settings
 
-    home = tmp_path / "home"
-    shutil.copytree(pipeline_run.home, home, symlinks=True, ignore=shutil.ignore_patterns("dagster_home"))
-    saved = dict(os.environ)
-    try:
-        configure_environment(home)
+    with pipeline_copy(pipeline_run, tmp_path) as home:
         served = current_path(home / "serving")
-        version_before, bytes_before = os.readlink(home / "serving" / "current"), _fingerprint(served)
+        version_before, bytes_before = os.readlink(home / "serving" / "current"), fingerprint(served)
         # The clickstream export of the last day arrives cut short (a partial upload: a tenth of it).
         day = pipeline_run.days[-1]
         for part in (home / "landing" / "app_web_events" / day).glob("*.parquet"):
@@ -156,12 +146,9 @@ def test_a_channel_delivering_a_fraction_of_its_volume_stops_the_night_and_bi_ke
         assert "app_web_events" in materialised  # landed and kept, for when the rest arrives
         assert "staging/stg_app__events" not in materialised and "serving_snapshot" not in materialised
         assert os.readlink(home / "serving" / "current") == version_before
-        assert _fingerprint(served) == bytes_before
+        assert fingerprint(served) == bytes_before
         # The other channels' gates still ran and passed: the problem is named where it is.
         others = [e for e in result.get_asset_check_evaluations()
                   if e.check_name.startswith("gx_raw_") and e.check_name != "gx_raw_app_web_events"]
         assert others and all(e.passed for e in others)
         assert gate.metadata["volume_days_compared"].value == 1
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)

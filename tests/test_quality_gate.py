@@ -2,33 +2,23 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
-import shutil
 from pathlib import Path
 
 import pandas as pd
 
 from orchestration.serving.publish import current_path
-from tests.conftest import configure_environment
-
-
-def _fingerprint(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+from tests.conftest import fingerprint, pipeline_copy
 
 
 def test_many_repeat_buyers_with_zero_spend_block_publication(pipeline_run, tmp_path: Path) -> None:  # noqa: ANN001
     from orchestration.cli import run_pipeline
     from orchestration.settings import Settings
 
-    home = tmp_path / "home"
-    shutil.copytree(pipeline_run.home, home, symlinks=True, ignore=shutil.ignore_patterns("dagster_home"))
-    saved = dict(os.environ)
-    try:
-        configure_environment(home)
+    with pipeline_copy(pipeline_run, tmp_path) as home:
         served = current_path(home / "serving")
         version_before = os.readlink(home / "serving" / "current")
-        bytes_before = _fingerprint(served)
+        bytes_before = fingerprint(served)
         # A broken voucher feed: 60 new members each with two free purchases on two days, so frequency 1 and
         # monetary value 0, impossible for Gamma-Gamma, for several percent of the repeat buyers.
         for day in pipeline_run.days[-3:-1]:
@@ -46,10 +36,7 @@ def test_many_repeat_buyers_with_zero_spend_block_publication(pipeline_run, tmp_
         assert "clv/customer_clv" not in materialised
         assert "serving_snapshot" not in materialised
         assert os.readlink(home / "serving" / "current") == version_before
-        assert _fingerprint(served) == bytes_before
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+        assert fingerprint(served) == bytes_before
 
 
 def _rfm_frame(repeat_buyers: int, without_spend: int) -> pd.DataFrame:
