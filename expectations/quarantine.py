@@ -12,8 +12,7 @@ from collections.abc import Mapping, Sequence
 import duckdb
 import pandas as pd
 
-QUARANTINE_COLUMNS = ("_partition VARCHAR, source_file VARCHAR, source_line BIGINT, raw_record VARCHAR, "
-                      "reason VARCHAR, quarantined_at TIMESTAMP")
+from orchestration.ingest.loader import QUARANTINE_COLUMNS
 
 
 def quarantine_rows(

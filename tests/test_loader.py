@@ -10,7 +10,13 @@ import duckdb
 import pytest
 
 from orchestration.ingest.contracts import CONTRACTS
-from orchestration.ingest.loader import FileRejected, load_partition, quarantine_duplicates_across_days
+from orchestration.ingest.loader import (
+    FileRejected,
+    load_backfill,
+    load_partition,
+    load_partitions,
+    quarantine_duplicates_across_days,
+)
 
 POS = CONTRACTS["pos_transactions"]
 HEADER = "transaction_id,store_id,occurred_at,transaction_type,loyalty_id,phone,customer_name,amount,items,payment_method\n"
@@ -89,12 +95,12 @@ def test_backfill_over_a_redelivered_history_is_not_a_duplicate_of_itself(tmp_pa
     _write(tmp_path, "2026-10-01", "a.csv", HEADER + GOOD.replace("T1", "T2"))
     _write(tmp_path, "2026-10-02", "a.csv", HEADER + GOOD.replace("10-01", "10-02") + GOOD.replace("T1", "T3").replace("10-01", "10-02"))
     days = ["2026-10-01", "2026-10-02"]
-    loads = [load_partition(conn, POS, tmp_path, d, pending_partitions=days[i + 1 :]) for i, d in enumerate(days)]
+    loads = load_backfill(conn, POS, tmp_path, days)
     assert [x.rows_quarantined for x in loads] == [0, 0]
     assert conn.execute("select list(transaction_id order by transaction_id) from raw.pos_transactions").fetchone()[0] == ["T1", "T2", "T3"]
     # Within the same backfill a real duplicate across its days is still caught (the later day's row).
     _write(tmp_path, "2026-10-02", "b.csv", HEADER + GOOD.replace("T1", "T2").replace("10-01", "10-02"))
-    loads = [load_partition(conn, POS, tmp_path, d, pending_partitions=days[i + 1 :]) for i, d in enumerate(days)]
+    loads = load_backfill(conn, POS, tmp_path, days)
     assert loads[0].rows_quarantined == 0 and dict(loads[1].quarantined) == {"duplicate_key_other_partition:transaction_id": 1}
 
 
@@ -103,7 +109,7 @@ def test_a_backfill_finds_keys_repeated_across_its_days_in_one_pass(tmp_path: Pa
     _write(tmp_path, days[0], "a.csv", HEADER + GOOD)
     _write(tmp_path, days[1], "a.csv", HEADER + GOOD.replace("T1", "T2").replace("10-01", "10-02"))
     _write(tmp_path, days[2], "a.csv", HEADER + GOOD.replace("10-01", "10-03") + GOOD.replace("T1", "T2").replace("10-01", "10-03"))
-    loads = [load_partition(conn, POS, tmp_path, d, backfill=(days[0], days[-1])) for d in days]
+    loads = load_partitions(conn, POS, tmp_path, days, backfill=(days[0], days[-1]))
     assert [x.rows_quarantined for x in loads] == [0, 0, 0]  # not yet: the backfill's days are compared at its end
     later = quarantine_duplicates_across_days(conn, POS, days[0], days[-1])
     assert later == {days[2]: 2}  # T1 stays on day 1 and T2 on day 2, as loading day by day keeps them
@@ -113,7 +119,7 @@ def test_a_backfill_finds_keys_repeated_across_its_days_in_one_pass(tmp_path: Pa
     assert reasons == [("duplicate_key_other_partition:transaction_id",)]
     # A day outside the backfill still counts at load time.
     _write(tmp_path, "2026-10-04", "a.csv", HEADER + GOOD.replace("10-01", "10-04"))
-    load = load_partition(conn, POS, tmp_path, "2026-10-04", backfill=("2026-10-04", "2026-10-05"))
+    load, = load_partitions(conn, POS, tmp_path, ["2026-10-04"], backfill=("2026-10-04", "2026-10-05"))
     assert dict(load.quarantined) == {"duplicate_key_other_partition:transaction_id": 1}
 
 
@@ -188,7 +194,6 @@ def test_cdnow_import_writes_every_purchase_as_a_store_sale(tmp_path: Path) -> N
 def test_a_batch_of_days_loads_exactly_what_loading_day_by_day_does(tmp_path: Path) -> None:
     """Damaged rows, extra columns on one day, a GB18030 channel, keys repeated across days: same tables."""
     from orchestration.ingest.contracts import CONTRACTS as ALL
-    from orchestration.ingest.loader import load_partitions
     from orchestration.synthetic.generator import GeneratorConfig, generate
 
     landing = tmp_path / "landing"
@@ -202,15 +207,7 @@ def test_a_batch_of_days_loads_exactly_what_loading_day_by_day_does(tmp_path: Pa
     for mode in ("day by day", "batched"):
         with duckdb.connect(str(tmp_path / f"{mode}.duckdb")) as conn:
             for channel in ("pos_transactions", "crm_members", "app_web_events"):
-                if mode == "day by day":
-                    loads = [load_partition(conn, ALL[channel], landing, d, now, pending_partitions=days[i + 1 :])
-                             for i, d in enumerate(days)]
-                else:
-                    loads = load_partitions(conn, ALL[channel], landing, days[:4], now, backfill=(days[0], days[-1]))
-                    loads += load_partitions(conn, ALL[channel], landing, days[4:], now, backfill=(days[0], days[-1]))
-                    later = quarantine_duplicates_across_days(conn, ALL[channel], days[0], days[-1], now)
-                    for load in loads:
-                        load.rows_loaded -= later.get(load.partition, 0)
+                loads = load_backfill(conn, ALL[channel], landing, days, now, batch_days=1 if mode == "day by day" else 4)
                 tables[(mode, channel, "loads")] = [(x.partition, x.rows_read, x.rows_loaded) for x in loads]
                 tables[(mode, channel, "raw")] = conn.execute(
                     f"select * exclude (_loaded_at) from raw.{channel} order by all").fetchall()

@@ -6,18 +6,8 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from orchestration.ingest.contracts import CONTRACTS, ChannelContract
-from orchestration.ingest.loader import (
-    DUPLICATE_ACROSS_DAYS,
-    PartitionLoad,
-    load_partitions,
-    quarantine_duplicates_across_days,
-)
+from orchestration.ingest.loader import load_backfill
 from orchestration.resources import WAREHOUSE_POOL, PlatformPaths
-
-
-# Days of a backfill validated and written together: fewer, larger statements (about 1 GiB of staged rows per
-# batch for the clickstream at a million customers).
-BACKFILL_BATCH_DAYS = 14
 
 
 def _preview(conn, contract: ChannelContract, partition: str) -> str:  # noqa: ANN001
@@ -46,21 +36,8 @@ def build_ingest_asset(contract: ChannelContract, partitions_def: dg.PartitionsD
         metadata={"contract_key": contract.key, "contract_columns": len(contract.columns)},
     )
     def _ingest(context: dg.AssetExecutionContext, warehouse: DuckDBResource, paths: PlatformPaths) -> dg.MaterializeResult:
-        loads: list[PartitionLoad] = []
         with warehouse.get_connection() as conn:
-            keys = sorted(context.partition_keys)
-            backfill = (keys[0], keys[-1]) if len(keys) > 1 else None
-            for start in range(0, len(keys), BACKFILL_BATCH_DAYS):
-                loads += load_partitions(conn, contract, paths.landing, keys[start:start + BACKFILL_BATCH_DAYS],
-                                         backfill=backfill)
-            if backfill:  # keys repeated across the backfill's days, found in one pass
-                later = quarantine_duplicates_across_days(conn, contract, *backfill)
-                for load in loads:
-                    moved = later.get(load.partition, 0)
-                    load.rows_loaded -= moved
-                    load.rows_quarantined += moved
-                    if moved:
-                        load.quarantined[f"{DUPLICATE_ACROSS_DAYS}:{contract.key}"] += moved
+            loads = load_backfill(conn, contract, paths.landing, list(context.partition_keys))
             preview = _preview(conn, contract, loads[-1].partition) if loads else ""
             total = conn.execute(f"select count(*) from raw.{contract.name}").fetchall()[0][0]
         reasons: Counter[str] = Counter()
