@@ -219,3 +219,39 @@ def test_a_batch_of_days_loads_exactly_what_loading_day_by_day_does(tmp_path: Pa
         assert tables[("batched", channel, "quarantine")] == tables[("day by day", channel, "quarantine")], channel
     assert any("duplicate_key_other_partition" in r[3] for r in tables[("batched", "pos_transactions", "quarantine")])
     assert any(r[-4] is not None for r in tables[("batched", "pos_transactions", "raw")])  # the extra column kept
+
+
+def test_files_read_in_one_scan_keep_their_own_lines_and_errors(tmp_path: Path, conn: duckdb.DuckDBPyConnection) -> None:
+    """A day of many files is read by one scan per layout: each quarantined row still names its own file and
+    line (also in a re-encoded file that lost a line), and an unreadable file among good ones is named."""
+    for part in range(3):
+        rows = [GOOD.replace("T1", f"T{part}-{i}") for i in range(3000)]
+        if part == 1:
+            rows[2500] = rows[2500].replace("10.50", "ten")  # line 2502 of b.csv
+        _write(tmp_path, "2026-10-01", f"{'abc'[part]}.csv", HEADER + "".join(rows))
+    load = load_partition(conn, POS, tmp_path, "2026-10-01")
+    assert (load.rows_read, load.rows_loaded) == (9000, 8999)
+    assert conn.execute("select source_file, source_line from quarantine.pos_transactions").fetchall() == [("b.csv", 2502)]
+    assert conn.execute("select _source_file, _source_line from raw.pos_transactions where transaction_id = 'T2-2999'"
+                        ).fetchone() == ("c.csv", 3001)
+
+    crm = CONTRACTS["crm_members"]
+    header = "member_event_id,occurred_at,event_type,loyalty_id,email,full_name,address\n"
+    (tmp_path / "crm_members").mkdir()
+    (tmp_path / "crm_members" / "_source.json").write_text('{"encoding": "gb18030"}')
+    row = "M{},2026-10-01 08:00:00,sign_up,L{},a@b.cn,张伟,北京市朝阳区建国路1号\n"
+    _write(tmp_path, "2026-10-01", "a.csv", (header + row.format(1, 1)).encode("gb18030"), "crm_members")
+    lines = [row.format(n, n).encode("gb18030") for n in range(2, 7)]
+    lines[1] = b"M3,2026-10-01 08:00:00,sign_up,L3,\xff\xfe\n"  # line 3: not GB18030
+    lines[3] = lines[3].replace(b"2026-10-01", b"2026-13-01")  # line 5: an impossible date
+    _write(tmp_path, "2026-10-01", "b.csv", header.encode("gb18030") + b"".join(lines), "crm_members")
+    load_partition(conn, crm, tmp_path, "2026-10-01")
+    assert conn.execute("select source_file, source_line, reason from quarantine.crm_members order by 2").fetchall() == [
+        ("b.csv", 3, "invalid_encoding:gb18030"), ("b.csv", 5, "wrong_type:occurred_at")]
+    assert conn.execute("select count(*), min(full_name) from raw.crm_members").fetchone() == (4, "张伟")
+
+    data = gzip.compress((HEADER + GOOD * 5000).encode())
+    _write(tmp_path, "2026-10-01", "d.csv.gz", data[: len(data) // 2])
+    with pytest.raises(FileRejected, match=r"d\.csv\.gz: cannot be read"):
+        load_partition(conn, POS, tmp_path, "2026-10-01")
+    assert conn.execute("select count(*) from raw.pos_transactions").fetchone()[0] == 8999

@@ -97,18 +97,24 @@ def test_duckdb_finds_every_personal_data_candidate_the_expectations_would(tmp_p
     assert (flagged[CANDIDATE_COLUMN].to_numpy() == python.to_numpy()).all(), frame[flagged[CANDIDATE_COLUMN] != python]
 
 
-def test_leaks_are_blocked_the_same_with_the_duckdb_prefilter(pipeline_run, tmp_path) -> None:  # noqa: ANN001
-    from expectations.suites.common import personal_data_candidate_sql
+def test_leaks_are_blocked_the_same_when_the_gate_reads_text_of_candidate_rows_only(pipeline_run, tmp_path) -> None:  # noqa: ANN001
+    """The gate's query (``gate_select_sql``) sends the columns the rules use, and other text only on rows the
+    DuckDB prefilter marks: a leak is blocked exactly as on the whole table."""
+    from expectations.suites.common import CANDIDATE_COLUMN, gate_select_sql
 
     people = _real(pipeline_run, customers.TABLE)
     people.loc[2, "channel_list"] = "pos_transactions, 李娜 <li.na1234@qq.com>"
     people.loc[3, "loyalty_tier"] = "+86 138 0013 8000"
     text = [c for c in people.columns if pd.api.types.is_string_dtype(people[c]) or people[c].dtype == object]
+    query = gate_select_sql(customers.build(people), "people", list(people.columns), text)
     with duckdb.connect(str(tmp_path / "w.duckdb")) as conn:
         conn.register("people", people)
-        flagged = conn.execute(f"select *, {personal_data_candidate_sql(text)} from people").df()
-    assert int(flagged["_personal_data_candidate"].sum()) == 2
-    assert _blocked_by(flagged, customers) == _blocked_by(people, customers) == {
+        read = conn.execute(query).df()
+    assert int(read[CANDIDATE_COLUMN].sum()) == 2
+    assert read["channel_list"].notna().sum() == 2  # text only the personal-data rule reads: on the candidate rows
+    assert read["relationship_level"].notna().sum() == len(people)  # a rule reads it: every row
+    assert len(read.columns) < len(people.columns)  # numbers no rule reads stay behind
+    assert _blocked_by(read, customers) == _blocked_by(people, customers) == {
         "expect_column_values_to_not_match_regex_list:channel_list",
         "expect_column_values_to_not_match_regex_list:loyalty_tier",
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import great_expectations as gx
 import great_expectations.expectations as gxe
@@ -30,6 +31,28 @@ def personal_data_candidate_sql(text_columns: list[str]) -> str:
     tests = [f"coalesce(regexp_matches({column}, '{pattern}'), false)"
              for column in text_columns for pattern in PERSONAL_DATA_PATTERNS_RE2.values()]
     return f"({' or '.join(tests) or 'false'}) as {CANDIDATE_COLUMN}"
+
+
+def gate_select_sql(suite: gx.ExpectationSuite, table: str, columns: list[str], text_columns: list[str]) -> str:
+    """The query a mart gate reads: the columns the suite's rules use, and ``CANDIDATE_COLUMN``. A text column
+    that only the personal-data rule reads is sent to the rule only on candidate rows (null elsewhere, where
+    the rule does not look): a table of tens of millions of rows crosses into pandas without its text."""
+    used: set[str] = set()
+    for expectation in suite.expectations:
+        if isinstance(expectation, gxe.ExpectColumnValuesToNotMatchRegexList):
+            continue
+        for attribute in ("column", "column_A", "column_B"):
+            if isinstance(value := getattr(expectation, attribute, None), str):
+                used.add(value)
+        used.update(getattr(expectation, "column_list", None) or [])
+        condition = str(getattr(expectation, "row_condition", None) or "")  # a string or a condition object
+        used.update(c for c in columns if re.search(rf"\b{re.escape(c)}\b", condition))
+    selected = [
+        f'"{c}"' if c in used else f'case when {CANDIDATE_COLUMN} then "{c}" end as "{c}"'
+        for c in columns if c in used or c in text_columns
+    ]
+    return (f"select {', '.join(selected + [CANDIDATE_COLUMN])} "
+            f"from (select *, {personal_data_candidate_sql(text_columns)} from {table})")
 
 
 def key(column: str) -> list[gxe.Expectation]:

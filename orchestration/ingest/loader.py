@@ -12,6 +12,7 @@ Columns the contract does not know are kept as JSON in ``_extra``.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
 import json
@@ -40,6 +41,7 @@ QUARANTINE_COLUMNS = ("_partition VARCHAR, source_file VARCHAR, source_line BIGI
 # Days of a backfill validated and written together: fewer, larger statements (about 1 GiB of staged rows per
 # batch for the clickstream at a million customers).
 BACKFILL_BATCH_DAYS = 14
+TRANSCODE_CHUNK_BYTES = 16 * 1024 * 1024
 SUFFIXES = {".csv": "csv", ".csv.gz": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl",
             ".jsonl.gz": "jsonl", ".ndjson.gz": "jsonl", ".parquet": "parquet"}
 
@@ -153,47 +155,266 @@ def load_partitions(
     now: datetime | None = None,
     backfill: tuple[str, str] | None = None,
 ) -> list[PartitionLoad]:
-    """Replace several days at once: each day is staged and checked as ``load_partition`` does, and the
-    batch is validated and written in one transaction (a backfill's fixed cost per statement is paid
-    once per batch, not once per day). ``backfill`` (first, last day) compares keys with days outside
-    that range only; keys repeated inside it are found by ``quarantine_duplicates_across_days``."""
+    """Replace several days at once: each day is checked as ``load_partition`` does, and the batch is
+    staged, validated and written with a fixed number of statements: files of one layout (a CSV header, a
+    Parquet schema, JSON lines) are read by one DuckDB scan, not one per file. ``backfill`` (first, last
+    day) compares keys with days outside that range only; keys repeated inside it are found by
+    ``quarantine_duplicates_across_days``."""
     if len(partitions) > 1 and backfill is None:
         raise ValueError("loading several days at once needs the backfill range they belong to")
     now = now or datetime.now()
     channel_dir = Path(landing_dir) / contract.name
     settings = source_settings(channel_dir, contract)
     ensure_tables(conn, contract)
-    conn.execute("drop table if exists _batch_stage; drop table if exists _batch_rejects")
+    contract_cols = ", ".join(f"{q(c)} VARCHAR" for c in contract.column_names)
     conn.execute(
-        "create temp table _batch_stage (_partition VARCHAR, _record JSON, _source_file VARCHAR, _source_line BIGINT); "
+        "drop table if exists _batch_stage; drop table if exists _batch_rejects; drop table if exists _line_map; "
+        f"create temp table _batch_stage (_partition VARCHAR, {contract_cols}, _extra JSON, _source_file VARCHAR, "
+        "_source_line BIGINT); "
         "create temp table _batch_rejects (_partition VARCHAR, source_file VARCHAR, source_line BIGINT, "
-        "raw_record VARCHAR, reason VARCHAR)"
+        "raw_record VARCHAR, reason VARCHAR); "
+        "create temp table _line_map (_partition VARCHAR, source_file VARCHAR, read_line BIGINT, source_line BIGINT)"
     )
-    results = []
-    for partition in partitions:
-        result = PartitionLoad(contract.name, partition)
-        conn.execute("drop table if exists _stage; drop table if exists _rejects")
-        conn.execute(
-            "create temp table _stage (_record JSON, _source_file VARCHAR, _source_line BIGINT); "
-            "create temp table _rejects (source_file VARCHAR, source_line BIGINT, raw_record VARCHAR, reason VARCHAR)"
-        )
-        extras: set[str] = set()
-        for path in landing_files(channel_dir / partition):
-            result.files.append(path.name)
-            if _is_empty(path):
-                result.empty_files.append(path.name)
-                continue
-            try:
-                extras |= _stage_file(conn, contract, path, settings["encoding"], settings["delimiter"])
-            except (duckdb.IOException, duckdb.InvalidInputException, duckdb.ConversionException, OSError, UnicodeError, EOFError) as exc:
-                raise FileRejected(f"{path}: cannot be read ({type(exc).__name__}: {exc})") from exc
-        result.extra_columns = sorted(extras)
-        conn.execute("insert into _batch_stage select ?, * from _stage", [partition])
-        conn.execute("insert into _batch_rejects select ?, * from _rejects", [partition])
-        results.append(result)
-    conn.execute("drop table if exists _stage; drop table if exists _rejects")
+    results = [PartitionLoad(contract.name, partition) for partition in partitions]
+    landed_files: list[_LandedFile] = []
+    try:
+        for result in results:
+            for path in landing_files(channel_dir / result.partition):
+                result.files.append(path.name)
+                if _is_empty(path):
+                    result.empty_files.append(path.name)
+                    continue
+                landed_files.append(_prepare(conn, contract, result.partition, path, settings))
+        _read_parquet_columns(conn, contract, [f for f in landed_files if f.format == "parquet"])
+        layouts: dict[tuple[str, ...], list[_LandedFile]] = {}
+        for landed in landed_files:
+            layouts.setdefault(landed.layout, []).append(landed)
+        extras: dict[str, set[str]] = {r.partition: set() for r in results}
+        for files in layouts.values():
+            _stage_layout(conn, contract, files, settings["delimiter"])
+            for landed in files:
+                extras[landed.partition] |= set(landed.columns) - set(contract.column_names)
+    finally:
+        for landed in landed_files:
+            if landed.read_path != landed.path:
+                landed.read_path.unlink(missing_ok=True)
+    for result in results:
+        result.extra_columns = sorted(extras[result.partition])
     _validate_and_replace(conn, contract, now, results, backfill)
     return results
+
+
+@dataclass
+class _LandedFile:
+    """One landing file as it will be read: ``read_path`` is a UTF-8 copy when the source declares another
+    encoding; ``layout`` groups the files one scan can read together."""
+
+    partition: str
+    path: Path
+    read_path: Path
+    format: str
+    columns: tuple[str, ...] = ()  # as named in the file (a CSV header verbatim); JSON lines: after reading
+
+    @property
+    def layout(self) -> tuple[str, ...]:
+        return (self.format, *self.columns)
+
+
+READ_ERRORS = (duckdb.IOException, duckdb.InvalidInputException, duckdb.ConversionException, OSError, UnicodeError,
+               EOFError)
+
+
+def _prepare(
+    conn: duckdb.DuckDBPyConnection, contract: ChannelContract, partition: str, path: Path, settings: dict[str, str]
+) -> _LandedFile:
+    """Re-encode a text file that is not UTF-8 (its undecodable lines go to the rejects) and read a CSV
+    file's header (checked for required columns)."""
+    fmt, encoding = file_format(path), settings["encoding"]
+    landed = _LandedFile(partition, path, path, fmt)
+    try:
+        if fmt != "parquet" and encoding.lower().replace("_", "-") not in ("utf-8", "utf8"):
+            landed.read_path, line_map, bad_lines = _transcode(path, encoding)
+            _insert_arrow(conn, "_batch_rejects", {
+                "_partition": [partition] * len(bad_lines),
+                "source_file": [path.name] * len(bad_lines),
+                "source_line": [line for line, _ in bad_lines],
+                "raw_record": [raw for _, raw in bad_lines],
+                "reason": [f"invalid_encoding:{encoding}"] * len(bad_lines),
+            })
+            if line_map is not None:
+                _insert_arrow(conn, "_line_map", {
+                    "_partition": [partition] * len(line_map),
+                    "source_file": [path.name] * len(line_map),
+                    "read_line": list(range(1, len(line_map) + 1)),
+                    "source_line": line_map,
+                })
+        if fmt == "csv":
+            landed.columns = tuple(_csv_header(landed.read_path, settings["delimiter"]))
+            _check_required(contract, [_clean_header(h) for h in landed.columns], str(path))
+    except READ_ERRORS as exc:
+        raise FileRejected(f"{path}: cannot be read ({type(exc).__name__}: {exc})") from exc
+    return landed
+
+
+def _stage_layout(
+    conn: duckdb.DuckDBPyConnection, contract: ChannelContract, files: list[_LandedFile], delimiter: str
+) -> None:
+    """Stage files of one layout into ``_batch_stage`` with one scan. When the scan fails, the files are read
+    one by one so the error names the file that cannot be read."""
+    try:
+        _stage_scan(conn, contract, files, delimiter)
+    except READ_ERRORS as exc:
+        if len(files) == 1:
+            raise FileRejected(f"{files[0].path}: cannot be read ({type(exc).__name__}: {exc})") from exc
+        for landed in files:  # raises for the first unreadable one
+            _stage_layout(conn, contract, [landed], delimiter)
+        raise  # every file reads alone: the failure is not a file's
+
+
+def _stage_scan(
+    conn: duckdb.DuckDBPyConnection, contract: ChannelContract, files: list[_LandedFile], delimiter: str
+) -> None:
+    """One scan of ``files`` into ``_batch_stage``: each contract column as text (null when a file lacks it),
+    the others as JSON in ``_extra``, and each row's file and line. JSON lines files learn their columns here."""
+    fmt = files[0].format
+    paths = [str(f.read_path) for f in files]
+    conn.register("_scan_files", pa.table({
+        "read_path": paths,
+        "_partition": [f.partition for f in files],
+        "_source_file": [f.path.name for f in files],
+    }))
+    conn.execute("drop table if exists _scan; drop table if exists _csv_rejects; drop table if exists _csv_scans")
+    try:
+        if fmt == "csv":
+            header = files[0].columns
+            columns = [_clean_header(h) for h in header]
+            types = "{" + ", ".join(f"{_sql_str(h)}: 'VARCHAR'" for h in header) + "}"
+            renamed = ", ".join(f"{q(h)} as {q(c)}" for h, c in zip(header, columns, strict=True))
+            conn.execute(
+                f"create temp table _scan as select filename as read_path, {renamed} from read_csv(?, header=true, "
+                f"auto_detect=false, columns={types}, delim={_sql_str(delimiter)}, quote='\"', escape='\"', "
+                "filename=true, store_rejects=true, rejects_table='_csv_rejects', rejects_scan='_csv_scans')",
+                [paths],
+            )
+            conn.execute(
+                # DuckDB records one reject per broken column; one quarantine row per line.
+                "insert into _batch_rejects select f._partition, f._source_file, r.line, any_value(r.csv_line), "
+                "'malformed_row:' || string_agg(distinct lower(replace(r.error_type, ' ', '_')), ',') "
+                "from _csv_rejects r join _csv_scans s using (scan_id, file_id) "
+                "join _scan_files f on f.read_path = s.file_path group by all"
+            )
+            first_line = 2
+        elif fmt == "jsonl":
+            conn.execute(
+                "create temp table _lines as select filename as read_path, line from read_csv(?, header=false, "
+                "columns={'line': 'VARCHAR'}, delim='\x1e', quote='', escape='', auto_detect=false, filename=true)",
+                [paths],
+            )
+            conn.execute(
+                "create or replace temp table _lines as select *, case when json_valid(line) then json_type(line) = "
+                "'OBJECT' else false end as _object, rowid - min(rowid) over (partition by read_path) as _row "
+                "from _lines"
+            )
+            conn.execute(
+                "insert into _batch_rejects select f._partition, f._source_file, _row + 1, line, 'invalid_json' "
+                "from _lines join _scan_files f using (read_path) where not _object"
+            )
+            keys = conn.execute(
+                "select read_path, list(distinct k order by k) from (select read_path, unnest(json_keys(line)) as k "
+                "from _lines where _object) group by read_path"
+            ).fetchall()
+            by_path = {f: [] for f in paths} | {path: list(ks) for path, ks in keys}
+            for landed in files:
+                landed.columns = tuple(by_path[str(landed.read_path)])
+                _check_required(contract, list(landed.columns), str(landed.path), per_row=True)
+            columns = sorted({c for f in files for c in f.columns})
+            selected = "".join(f", line->>{_json_path(c)} as {q(c)}" for c in columns)
+            conn.execute(f"create temp table _scan as select read_path, _row{selected} from _lines where _object")
+            conn.execute("drop table _lines")
+            first_line = 1
+        else:
+            columns = list(files[0].columns)
+            casted = "".join(f", cast({q(c)} as VARCHAR) as {q(c)}" for c in columns)
+            conn.execute(
+                f"create temp table _scan as select filename as read_path, file_row_number as _row{casted} "
+                "from read_parquet(?, filename=true, file_row_number=true)",
+                [paths],
+            )
+            first_line = 1
+        row = "_row" if fmt != "csv" else "rowid - min(rowid) over (partition by read_path)"
+        contract_values = ", ".join(
+            q(c) if c in columns else f"cast(null as VARCHAR) as {q(c)}" for c in contract.column_names)
+        extra = [c for c in columns if c not in contract.column_names]
+        extra_json = (f"json_object({', '.join(f'{_sql_str(c)}, {q(c)}' for c in extra)})" if extra
+                      else "cast(null as JSON)")
+        conn.execute(
+            f"""insert into _batch_stage
+                select f._partition, {contract_values}, {extra_json}, f._source_file,
+                       coalesce(m.source_line, s._read_line)
+                from (select *, {row} + {first_line} as _read_line from _scan) s
+                join _scan_files f using (read_path)
+                left join _line_map m on m._partition = f._partition and m.source_file = f._source_file
+                                     and m.read_line = s._read_line
+                order by f._partition, f._source_file, s._read_line"""
+        )
+        conn.execute(  # lines a re-encoded file's rejects name are lines of the copy: map them to the original
+            "update _batch_rejects r set source_line = m.source_line from _line_map m "
+            "where m._partition = r._partition and m.source_file = r.source_file and m.read_line = r.source_line "
+            "and r.reason not like 'invalid_encoding:%' and r.source_file in (select _source_file from _scan_files)"
+        )
+    finally:
+        conn.execute("drop table if exists _scan; drop table if exists _lines; drop table if exists _csv_rejects; "
+                     "drop table if exists _csv_scans")
+        conn.unregister("_scan_files")
+
+
+def _clean_header(name: str) -> str:
+    return name.lstrip("\ufeff").strip()
+
+
+def _read_parquet_columns(conn: duckdb.DuckDBPyConnection, contract: ChannelContract, files: list[_LandedFile]) -> None:
+    """Each Parquet file's top-level column names, from all their footers in one query (schema elements are
+    stored depth first: a nested column's children follow it), checked for required columns."""
+    if not files:
+        return
+    try:
+        rows = conn.execute(
+            "select file_name, list(struct_pack(name, n := coalesce(num_children, 0)) order by column_id) "
+            "from parquet_schema(?) group by file_name", [[str(f.path) for f in files]]).fetchall()
+    except READ_ERRORS:
+        for landed in files:  # name the file that cannot be read
+            _read_parquet_columns_of_one(conn, contract, landed)
+        raise
+    elements = {path: [(e["name"], e["n"]) for e in schema] for path, schema in rows}
+    for landed in files:
+        _set_parquet_columns(contract, landed, elements[str(landed.path)])
+
+
+def _read_parquet_columns_of_one(conn: duckdb.DuckDBPyConnection, contract: ChannelContract, landed: _LandedFile) -> None:
+    try:
+        schema = conn.execute("select name, coalesce(num_children, 0) from parquet_schema(?) order by column_id",
+                              [str(landed.path)]).fetchall()
+    except READ_ERRORS as exc:
+        raise FileRejected(f"{landed.path}: cannot be read ({type(exc).__name__}: {exc})") from exc
+    _set_parquet_columns(contract, landed, schema)
+
+
+def _set_parquet_columns(contract: ChannelContract, landed: _LandedFile, elements: list[tuple[str, int]]) -> None:
+    names, index = [], 1  # element 0 is the root
+    while index < len(elements):
+        names.append(elements[index][0])
+        index = _skip_subtree(elements, index)
+    landed.columns = tuple(names)
+    _check_required(contract, names, str(landed.path))
+
+
+def _skip_subtree(elements: list[tuple[str, int]], index: int) -> int:
+    """The index after the element at ``index`` and all its descendants."""
+    pending = 1
+    while pending:
+        pending += elements[index][1] - 1
+        index += 1
+    return index
 
 
 def _is_empty(path: Path) -> bool:
@@ -206,101 +427,6 @@ def _is_empty(path: Path) -> bool:
         except (OSError, EOFError) as exc:
             raise FileRejected(f"{path}: corrupt gzip file ({exc})") from exc
     return False
-
-
-def _stage_file(
-    conn: duckdb.DuckDBPyConnection, contract: ChannelContract, path: Path, encoding: str, delimiter: str = ","
-) -> set[str]:
-    """Parse one file into ``_stage`` as one JSON object of strings per record; return its extra columns."""
-    fmt = file_format(path)
-    source = str(path)
-    line_map: list[int] | None = None
-    read_path = path
-    tmp: Path | None = None
-    if fmt != "parquet" and encoding.lower().replace("_", "-") not in ("utf-8", "utf8"):
-        tmp, line_map, bad_lines = _transcode(path, encoding)
-        read_path = tmp
-        _insert_arrow(conn, "_rejects", {
-            "source_file": [path.name] * len(bad_lines),
-            "source_line": [line for line, _ in bad_lines],
-            "raw_record": [raw for _, raw in bad_lines],
-            "reason": [f"invalid_encoding:{encoding}"] * len(bad_lines),
-        })
-    try:
-        if fmt == "csv":
-            header = _csv_header(read_path, delimiter)
-            columns = [h.lstrip("\ufeff").strip() for h in header]
-            _check_required(contract, columns, source)
-            column_types = "{" + ", ".join(f"{_sql_str(h)}: 'VARCHAR'" for h in header) + "}"
-            conn.execute(
-                f"create or replace temp table _file as select * from read_csv(?, header=true, auto_detect=false, "
-                f"columns={column_types}, delim={_sql_str(delimiter)}, quote='\"', escape='\"', "
-                "store_rejects=true, rejects_table='_csv_rejects', rejects_scan='_csv_scans')",
-                [str(read_path)],
-            )
-            renamed = ", ".join(f"{q(h)} as {q(c)}" for h, c in zip(header, columns, strict=True))
-            conn.execute(f"create or replace temp table _file as select rowid as _row, {renamed} from _file")
-            conn.execute(
-                # DuckDB records one reject per broken column; one quarantine row per line.
-                "insert into _rejects select ?, line, any_value(csv_line), 'malformed_row:' || "
-                "string_agg(distinct lower(replace(error_type, ' ', '_')), ',') from _csv_rejects group by line",
-                [path.name],
-            )
-            conn.execute("drop table if exists _csv_rejects; drop table if exists _csv_scans")
-            first_line = 2
-        elif fmt == "jsonl":
-            conn.execute(
-                "create or replace temp table _lines as select line from read_csv(?, header=false, "
-                "columns={'line': 'VARCHAR'}, delim='\x1e', quote='', escape='', auto_detect=false)",
-                [str(read_path)],
-            )
-            conn.execute("create or replace temp table _lines as select rowid as _row, line from _lines")
-            conn.execute(
-                "insert into _rejects select ?, _row + 1, line, 'invalid_json' from _lines "
-                "where not coalesce(json_valid(line), false) or json_type(line) <> 'OBJECT'",
-                [path.name],
-            )
-            keys = {r[0] for r in conn.execute(
-                "select distinct unnest(json_keys(line)) from _lines where json_valid(line) and json_type(line) = 'OBJECT'"
-            ).fetchall()}
-            _check_required(contract, list(keys), source, per_row=True)
-            columns = sorted(keys)
-            selected = ", ".join(f"line->>{_json_path(c)} as {q(c)}" for c in columns)
-            conn.execute(
-                f"create or replace temp table _file as select _row{', ' + selected if selected else ''} from _lines "
-                "where json_valid(line) and json_type(line) = 'OBJECT'"
-            )
-            first_line = 1
-        else:
-            columns = [r[0] for r in conn.execute("describe select * from read_parquet(?)", [str(path)]).fetchall()]
-            _check_required(contract, columns, source)
-            casted = ", ".join(f"cast({q(c)} as VARCHAR) as {q(c)}" for c in columns)
-            conn.execute(
-                f"create or replace temp table _file as select row_number() over () - 1 as _row, {casted} "
-                "from read_parquet(?)",
-                [str(path)],
-            )
-            first_line = 1
-        if line_map is not None:
-            conn.execute("create or replace temp table _line_map (out_line BIGINT, orig_line BIGINT)")
-            _insert_arrow(conn, "_line_map", {"out_line": list(range(1, len(line_map) + 1)), "orig_line": line_map})
-            line_expr = f"(select orig_line from _line_map where out_line = _row + {first_line})"
-            conn.execute(
-                "update _rejects set source_line = (select orig_line from _line_map where out_line = source_line) "
-                "where source_file = ? and reason not like 'invalid_encoding:%'",
-                [path.name],
-            )
-        else:
-            line_expr = f"_row + {first_line}"
-        struct = ", ".join(f"{_sql_str(c)}: {q(c)}" for c in columns)
-        conn.execute(
-            f"insert into _stage select to_json({{{struct}}}), ?, {line_expr} from _file order by _row", [path.name]
-        )
-        conn.execute("drop table if exists _file; drop table if exists _lines; drop table if exists _line_map")
-    finally:
-        if tmp is not None:
-            tmp.unlink(missing_ok=True)
-    return set(columns) - set(contract.column_names)
 
 
 def _open(path: Path, mode: str, **kwargs: object):  # noqa: ANN202
@@ -325,17 +451,29 @@ def _insert_arrow(conn: duckdb.DuckDBPyConnection, table: str, columns: dict[str
     conn.unregister("_arrow_rows")
 
 
-def _transcode(path: Path, encoding: str) -> tuple[Path, list[int], list[tuple[int, str]]]:
-    """Re-encode a declared non-UTF-8 text file to UTF-8, streaming line by line.
+def _transcode(path: Path, encoding: str) -> tuple[Path, list[int] | None, list[tuple[int, str]]]:
+    """Re-encode a declared non-UTF-8 text file to a UTF-8 copy.
 
-    Lines with bytes that are invalid in the declared encoding are left out and
-    returned (line number, escaped content) for quarantine; ``line_map`` maps each
-    output line to its line in the original file.
+    The file is decoded in large chunks; only a file with bytes that are invalid in the declared encoding is
+    decoded again line by line, leaving those lines out and returning them (line number, escaped content) for
+    quarantine, with ``line_map``: each copied line's line in the original (None when nothing was left out).
     """
     fd, name = tempfile.mkstemp(suffix=".utf8" + ("".join(path.suffixes).replace(".gz", "") or ".txt"))
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out, _open(path, "rb") as src:
+            decoder = codecs.getincrementaldecoder(encoding)()
+            first = True
+            while chunk := src.read(TRANSCODE_CHUNK_BYTES):
+                text = decoder.decode(chunk)
+                out.write(text.lstrip("\ufeff") if first else text)
+                first = first and not text
+            out.write(decoder.decode(b"", final=True))
+        return Path(name), None, []
+    except UnicodeDecodeError:
+        pass
     line_map: list[int] = []
     bad: list[tuple[int, str]] = []
-    with os.fdopen(fd, "w", encoding="utf-8", newline="") as out, _open(path, "rb") as src:
+    with open(name, "w", encoding="utf-8", newline="") as out, _open(path, "rb") as src:
         for number, raw in enumerate(src, start=1):
             try:
                 text = raw.decode(encoding)
@@ -368,14 +506,14 @@ def _sql_str(value: str) -> str:
 
 
 def _field(column: str) -> str:
-    """The column's text from the staged JSON record, blank treated as missing."""
-    return f"nullif(trim(_record->>{_json_path(column)}), '')"
+    """The column's staged text, blank treated as missing."""
+    return f"nullif(trim({q(column)}), '')"
 
 
 def _typed(c: Column) -> str:
     value = _field(c.name)
     if c.type == "string":
-        return f"lower({value})" if c.allowed else f"_record->>{_json_path(c.name)}"
+        return f"lower({value})" if c.allowed else q(c.name)
     if c.type == "boolean":
         return f"try_cast(lower({value}) as BOOLEAN)"
     return f"try_cast({value} as {SQL_TYPES[c.type]})"
@@ -439,21 +577,20 @@ def _validate_and_replace(
         "from _batch_stage"
     )
     typed_cols = ", ".join(f"{_typed(c)} as {q(c.name)}" for c in contract.columns)
-    extras = [(r.partition, _extra_expression(r.extra_columns)) for r in results if r.extra_columns]
-    extra_expr = ("case _partition " + " ".join(f"when {_sql_str(p)} then {e}" for p, e in extras)
-                  + " else cast(null as JSON) end") if extras else "cast(null as JSON)"
+    as_read = ", ".join(f"{_sql_str(c)}: {q(c)}" for c in contract.column_names)
+    raw_record = f"json_merge_patch(to_json({{{as_read}}}), coalesce(_extra, '{{}}'))"
     days = ", ".join(_sql_str(p) for p in partitions)
     conn.execute("begin transaction")
     try:
         conn.execute(f"delete from raw.{name} where _partition in ({days})")
         conn.execute(f"delete from quarantine.{name} where _partition in ({days})")
         conn.execute(
-            f"insert into raw.{name} select {typed_cols}, {extra_expr}, _source_file, _source_line, _partition, ? "
+            f"insert into raw.{name} select {typed_cols}, _extra, _source_file, _source_line, _partition, ? "
             "from _checked where _reason = ''",
             [now],
         )
         conn.execute(
-            f"insert into quarantine.{name} select _partition, _source_file, _source_line, _record, _reason, ? "
+            f"insert into quarantine.{name} select _partition, _source_file, _source_line, {raw_record}, _reason, ? "
             "from _checked where _reason <> ''",
             [now],
         )
@@ -478,7 +615,8 @@ def _validate_and_replace(
         by_day[day].rows_read += int(rejected)
     for result in results:
         result.rows_quarantined = result.rows_read - result.rows_loaded
-    conn.execute("drop table if exists _checked; drop table if exists _batch_stage; drop table if exists _batch_rejects")
+    conn.execute("drop table if exists _checked; drop table if exists _batch_stage; drop table if exists _batch_rejects; "
+                 "drop table if exists _line_map")
 
 
 def quarantine_duplicates_across_days(
@@ -516,10 +654,3 @@ def quarantine_duplicates_across_days(
 def _keys_outside(channel: str, backfill: tuple[str, str]) -> str:
     """The temp table of keys a channel holds outside a backfill's days."""
     return f"_keys_outside_{channel}_{backfill[0]}_{backfill[1]}".replace("-", "")
-
-
-def _extra_expression(extra_columns: list[str]) -> str:
-    if not extra_columns:
-        return "cast(null as JSON)"
-    pairs = ", ".join(f"{_sql_str(c)}, _record->{_json_path(c)}" for c in extra_columns)
-    return f"nullif(json_object({pairs})::VARCHAR, '{{}}')::JSON"
