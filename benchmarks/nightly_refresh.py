@@ -121,7 +121,20 @@ def run_clientele(home: Path, *args: str) -> dict[str, object]:
         stages[stage] = {"seconds": round(busy, 1),
                          "peak_gib": round(max(sampler.peak(s, e) for s, e in spans) / 2**30, 2)}
     return {"seconds": round(seconds, 1), "peak_gib": round(sampler.peak() / 2**30, 2), "stages": stages,
-            "summary": output[output.rfind("run succeeded"):].strip()}
+            "slowest_dbt_nodes": dbt_profile(started), "summary": output[output.rfind("run succeeded"):].strip()}
+
+
+def dbt_profile(since: float, top: int = 10) -> list[dict[str, object]]:
+    """The slowest dbt models and tests of the run, from the run_results.json of each dbt invocation it made
+    (Dagster gives each one its own target folder): where the dbt stages spend their time."""
+    nodes = []
+    for results in (ROOT / "dbt_project" / "target").glob("*/run_results.json"):
+        if results.stat().st_mtime < since:
+            continue
+        for node in json.loads(results.read_text())["results"]:
+            nodes.append({"node": node["unique_id"].split(".", 2)[-1], "seconds": round(node["execution_time"], 1),
+                          "invocation": results.parent.name.rsplit("-", 2)[0]})
+    return sorted(nodes, key=lambda n: n["seconds"], reverse=True)[:top]
 
 
 def merge(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
@@ -325,6 +338,10 @@ def markdown(result: dict) -> str:
                  f"{ident['precision']:.3%}, recall {ident['recall']:.3%} (ceiling {ident['recall_ceiling']:.3%}) |")
     lines.append(f"| baselines | plain read {base['plain_read']['seconds']} s, scan-and-aggregate "
                  f"{base['scan_and_aggregate']['seconds']} s, plain lifetimes {base['plain_lifetimes']['seconds']} s |")
+    for label, run in (("full refresh", full), ("one new night", nightly)):
+        lines += ["", f"Slowest dbt nodes, {label} (dbt's run_results.json):", "", "| node | step | seconds |",
+                  "| --- | --- | --- |"]
+        lines += [f"| {n['node']} | {n['invocation']} | {n['seconds']} |" for n in run.get("slowest_dbt_nodes", [])]
     return "\n".join(lines) + "\n"
 
 
