@@ -486,9 +486,13 @@ def _clickstream(
 
 
 def _crm(rng: np.random.Generator, cfg: GeneratorConfig, people: pd.DataFrame, chunk: int) -> pd.DataFrame:
+    # Members join within 20 days of first appearing; those whose day falls after the window have not joined
+    # yet. (Joining up to 20 days *before* first appearing thinned the window's last 20 days of sign-ups to
+    # nothing, and at a million customers the volume gate rightly blocked that decline.)
     m = people[people["member"]].reset_index(drop=True)
+    joined = m["born"].to_numpy() + rng.uniform(0, 20, len(m))
+    m, joined = m[joined < cfg.days].reset_index(drop=True), joined[joined < cfg.days]
     n = len(m)
-    joined = np.clip(m["born"].to_numpy() - rng.uniform(0, 20, n), 0, cfg.days - 0.01)
     sign_up = pd.DataFrame(
         {
             "occurred_at": _to_ts(cfg, joined),
@@ -509,9 +513,8 @@ def _crm(rng: np.random.Generator, cfg: GeneratorConfig, people: pd.DataFrame, c
     )
     changes = sign_up.sample(frac=0.15, random_state=int(rng.integers(1 << 31))).copy()
     changes["event_type"] = rng.choice(["profile_update", "consent_change"], len(changes), p=[0.6, 0.4])
-    changes["occurred_at"] = (
-        changes["occurred_at"] + pd.to_timedelta(rng.uniform(1, 120, len(changes)), unit="D")
-    ).clip(upper=pd.Timestamp(cfg.end) + pd.Timedelta(hours=23))
+    changes["occurred_at"] = changes["occurred_at"] + pd.to_timedelta(rng.uniform(1, 120, len(changes)), unit="D")
+    changes = changes[changes["occurred_at"] < pd.Timestamp(cfg.end + timedelta(days=1))]  # later ones: after the window
     consent = changes["event_type"] == "consent_change"
     changes.loc[consent, "email_opt_in"] = "false"
     changes.loc[~consent, "tier"] = "silver"
