@@ -255,3 +255,16 @@ def test_files_read_in_one_scan_keep_their_own_lines_and_errors(tmp_path: Path, 
     with pytest.raises(FileRejected, match=r"d\.csv\.gz: cannot be read"):
         load_partition(conn, POS, tmp_path, "2026-10-01")
     assert conn.execute("select count(*) from raw.pos_transactions").fetchone()[0] == 8999
+
+
+def test_parquet_files_whose_column_types_differ_load_together(tmp_path: Path, conn: duckdb.DuckDBPyConnection) -> None:
+    """One file writes amount as a decimal number, the next as text: one scan cannot read both, each alone can."""
+    folder = tmp_path / "pos_transactions" / "2026-10-01"
+    folder.mkdir(parents=True)
+    base = ("select 'T{n}' as transaction_id, 'S001' as store_id, '2026-10-01 10:00:00' as occurred_at, 'sale' as "
+            "transaction_type, 'L{n}' as loyalty_id, {amount} as amount, 1 as items, 'card' as payment_method")
+    conn.execute(f"copy ({base.format(n=1, amount='10.5')}) to '{folder / 'a.parquet'}' (format parquet)")
+    as_text = base.format(n=2, amount="'twelve'")
+    conn.execute(f"copy ({as_text}) to '{folder / 'b.parquet'}' (format parquet)")
+    load = load_partition(conn, POS, tmp_path, "2026-10-01")
+    assert (load.rows_read, load.rows_loaded, dict(load.quarantined)) == (2, 1, {"wrong_type:amount": 1})

@@ -259,16 +259,16 @@ def _prepare(
 def _stage_layout(
     conn: duckdb.DuckDBPyConnection, contract: ChannelContract, files: list[_LandedFile], delimiter: str
 ) -> None:
-    """Stage files of one layout into ``_batch_stage`` with one scan. When the scan fails, the files are read
-    one by one so the error names the file that cannot be read."""
+    """Stage files of one layout into ``_batch_stage`` with one scan. When the scan fails (the read is the only
+    statement that can), the files are staged one by one: files whose types differ (a Parquet column written
+    as integer in one file and text in another) load, and the error names a file that cannot be read."""
     try:
         _stage_scan(conn, contract, files, delimiter)
     except READ_ERRORS as exc:
         if len(files) == 1:
             raise FileRejected(f"{files[0].path}: cannot be read ({type(exc).__name__}: {exc})") from exc
-        for landed in files:  # raises for the first unreadable one
+        for landed in files:
             _stage_layout(conn, contract, [landed], delimiter)
-        raise  # every file reads alone: the failure is not a file's
 
 
 def _stage_scan(
