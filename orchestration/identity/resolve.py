@@ -105,15 +105,14 @@ def resolve_identities(
     person_types = ", ".join(f"'{t}'" for t in PERSON_LEVEL_TYPES)
     conn.execute(
         f"""create or replace temp table held as
-        with co as (
-            select a.node, a.identifier_type, a.identifier_hash, b.identifier_type as other_type,
-                   count(distinct b.node) as n
+        with pairs as (  -- distinct first: a device seen in 10,000 events with one account is one pair
+            select distinct a.node, a.identifier_type, b.identifier_type as other_type, b.node as other_node
             from occ a join occ b on a.source_channel = b.source_channel and a.record_id = b.record_id
             where b.identifier_type in ({person_types}) and b.identifier_type <> a.identifier_type
-            group by all
         ),
+        co as (select node, identifier_type, other_type, count(*) as n from pairs group by all),
         over_cap as (
-            select node, identifier_type, identifier_hash,
+            select node, identifier_type, substr(node, length(identifier_type) + 2) as identifier_hash,
                    identifier_type || ' value joined ' || n || ' distinct ' || other_type || ' values (cap '
                    || (case identifier_type {caps} end) || ')' as reason
             from co where n > (case identifier_type {caps} end)
