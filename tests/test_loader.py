@@ -165,6 +165,9 @@ def test_bom_crlf_and_gbk(tmp_path: Path, conn: duckdb.DuckDBPyConnection) -> No
     pos_bom = "\ufeff" + HEADER.replace("\n", "\r\n") + GOOD.replace("\n", "\r\n")
     _write(tmp_path, "2026-10-03", "bom.csv", pos_bom)
     assert load_partition(conn, POS, tmp_path, "2026-10-03").rows_loaded == 1
+    _write(tmp_path, "2026-10-04", "padded.csv", HEADER.replace(",store_id,", ", store_id ,") + GOOD.replace("T1", "T2"))
+    padded = load_partition(conn, POS, tmp_path, "2026-10-04")  # a padded header names a contract column, not an extra one
+    assert (padded.rows_loaded, padded.extra_columns) == (1, [])
 
 
 def test_jsonl_with_broken_line(tmp_path: Path, conn: duckdb.DuckDBPyConnection) -> None:

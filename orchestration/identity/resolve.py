@@ -112,7 +112,7 @@ def resolve_identities(
         ),
         co as (select node, identifier_type, other_type, count(*) as n from pairs group by all),
         over_cap as (
-            select node, identifier_type, substr(node, length(identifier_type) + 2) as identifier_hash,
+            select node, identifier_type, split_part(node, ':', 2) as identifier_hash,
                    identifier_type || ' value joined ' || n || ' distinct ' || other_type || ' values (cap '
                    || (case identifier_type {caps} end) || ')' as reason
             from co where n > (case identifier_type {caps} end)

@@ -213,11 +213,12 @@ class _LandedFile:
     path: Path
     read_path: Path
     format: str
-    columns: tuple[str, ...] = ()  # as named in the file (a CSV header verbatim); JSON lines: after reading
+    columns: tuple[str, ...] = ()  # JSON lines: known after reading
+    header: tuple[str, ...] = ()  # CSV: the header verbatim (``columns`` are its names trimmed)
 
     @property
     def layout(self) -> tuple[str, ...]:
-        return (self.format, *self.columns)
+        return (self.format, *(self.header or self.columns))
 
 
 READ_ERRORS = (duckdb.IOException, duckdb.InvalidInputException, duckdb.ConversionException, OSError, UnicodeError,
@@ -249,11 +250,16 @@ def _prepare(
                     "source_line": line_map,
                 })
         if fmt == "csv":
-            landed.columns = tuple(_csv_header(landed.read_path, settings["delimiter"]))
-            _check_required(contract, [_clean_header(h) for h in landed.columns], str(path))
+            landed.header = tuple(_csv_header(landed.read_path, settings["delimiter"]))
+            landed.columns = tuple(h.lstrip("\ufeff").strip() for h in landed.header)
+            _check_required(contract, list(landed.columns), str(path))
     except READ_ERRORS as exc:
-        raise FileRejected(f"{path}: cannot be read ({type(exc).__name__}: {exc})") from exc
+        raise _unreadable(path, exc) from exc
     return landed
+
+
+def _unreadable(path: Path, exc: Exception) -> FileRejected:
+    return FileRejected(f"{path}: cannot be read ({type(exc).__name__}: {exc})")
 
 
 def _stage_layout(
@@ -266,7 +272,7 @@ def _stage_layout(
         _stage_scan(conn, contract, files, delimiter)
     except READ_ERRORS as exc:
         if len(files) == 1:
-            raise FileRejected(f"{files[0].path}: cannot be read ({type(exc).__name__}: {exc})") from exc
+            raise _unreadable(files[0].path, exc) from exc
         for landed in files:
             _stage_layout(conn, contract, [landed], delimiter)
 
@@ -286,8 +292,7 @@ def _stage_scan(
     conn.execute("drop table if exists _scan; drop table if exists _csv_rejects; drop table if exists _csv_scans")
     try:
         if fmt == "csv":
-            header = files[0].columns
-            columns = [_clean_header(h) for h in header]
+            header, columns = files[0].header, list(files[0].columns)
             types = "{" + ", ".join(f"{_sql_str(h)}: 'VARCHAR'" for h in header) + "}"
             renamed = ", ".join(f"{q(h)} as {q(c)}" for h, c in zip(header, columns, strict=True))
             conn.execute(
@@ -368,10 +373,6 @@ def _stage_scan(
         conn.unregister("_scan_files")
 
 
-def _clean_header(name: str) -> str:
-    return name.lstrip("\ufeff").strip()
-
-
 def _read_parquet_columns(conn: duckdb.DuckDBPyConnection, contract: ChannelContract, files: list[_LandedFile]) -> None:
     """Each Parquet file's top-level column names, from all their footers in one query (schema elements are
     stored depth first: a nested column's children follow it), checked for required columns."""
@@ -381,38 +382,29 @@ def _read_parquet_columns(conn: duckdb.DuckDBPyConnection, contract: ChannelCont
         rows = conn.execute(
             "select file_name, list(struct_pack(name, n := coalesce(num_children, 0)) order by column_id) "
             "from parquet_schema(?) group by file_name", [[str(f.path) for f in files]]).fetchall()
-    except READ_ERRORS:
-        for landed in files:  # name the file that cannot be read
-            _read_parquet_columns_of_one(conn, contract, landed)
-        raise
-    elements = {path: [(e["name"], e["n"]) for e in schema] for path, schema in rows}
-    for landed in files:
-        _set_parquet_columns(contract, landed, elements[str(landed.path)])
-
-
-def _read_parquet_columns_of_one(conn: duckdb.DuckDBPyConnection, contract: ChannelContract, landed: _LandedFile) -> None:
-    try:
-        schema = conn.execute("select name, coalesce(num_children, 0) from parquet_schema(?) order by column_id",
-                              [str(landed.path)]).fetchall()
     except READ_ERRORS as exc:
-        raise FileRejected(f"{landed.path}: cannot be read ({type(exc).__name__}: {exc})") from exc
-    _set_parquet_columns(contract, landed, schema)
+        if len(files) == 1:
+            raise _unreadable(files[0].path, exc) from exc
+        for landed in files:  # name the file that cannot be read
+            _read_parquet_columns(conn, contract, [landed])
+        raise
+    schemas = dict(rows)
+    for landed in files:
+        elements = schemas[str(landed.path)]
+        children = [e["n"] for e in elements]
+        names, index = [], 1  # element 0 is the root
+        while index < len(elements):
+            names.append(elements[index]["name"])
+            index = _skip_subtree(children, index)
+        landed.columns = tuple(names)
+        _check_required(contract, names, str(landed.path))
 
 
-def _set_parquet_columns(contract: ChannelContract, landed: _LandedFile, elements: list[tuple[str, int]]) -> None:
-    names, index = [], 1  # element 0 is the root
-    while index < len(elements):
-        names.append(elements[index][0])
-        index = _skip_subtree(elements, index)
-    landed.columns = tuple(names)
-    _check_required(contract, names, str(landed.path))
-
-
-def _skip_subtree(elements: list[tuple[str, int]], index: int) -> int:
-    """The index after the element at ``index`` and all its descendants."""
+def _skip_subtree(children: list[int], index: int) -> int:
+    """The index after the schema element at ``index`` and all its descendants (``children``: per element)."""
     pending = 1
     while pending:
-        pending += elements[index][1] - 1
+        pending += children[index] - 1
         index += 1
     return index
 
