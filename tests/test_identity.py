@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 
 from orchestration.identity.accuracy import measure_accuracy
-from orchestration.identity.resolve import resolve_identities
+from orchestration.identity.resolve import IDENTIFIER_TYPES, resolve_identities
 
 OCCURRENCES = [
     # A chain of four records that only together link e1 .. a1 .. l1 .. p1: one person.
@@ -22,12 +22,19 @@ OCCURRENCES = [
 
 
 def _conn(rows: list[tuple]) -> duckdb.DuckDBPyConnection:
+    """``occ_input`` holds the occurrences as listed; ``records_input`` is their record grain, as dbt builds it."""
     conn = duckdb.connect()
     conn.execute(
         "create table occ_input (source_channel varchar, record_id varchar, identifier_type varchar, "
         "identifier_hash varchar, name_hash varchar, occurred_at timestamp default now())"
     )
     conn.executemany("insert into occ_input (source_channel, record_id, identifier_type, identifier_hash, name_hash) values (?, ?, ?, ?, ?)", rows)
+    hashes = ", ".join(f"max(identifier_hash) filter (where identifier_type = '{t}') as {t}_hash" for t in IDENTIFIER_TYPES)
+    conn.execute(
+        f"""create view records_input as
+        select source_channel, record_id, min(occurred_at) as occurred_at, max(name_hash) as name_hash, {hashes}
+        from occ_input group by all"""
+    )
     return conn
 
 
@@ -40,7 +47,7 @@ def _customer_of(conn: duckdb.DuckDBPyConnection, channel: str, record: str) -> 
 
 def test_components_guards_and_stable_ids() -> None:
     conn = _conn(OCCURRENCES)
-    first = resolve_identities(conn, occurrences="occ_input")
+    first = resolve_identities(conn, records="records_input")
     person = {_customer_of(conn, c, r) for c, r in [("crm", "r1"), ("web", "r2"), ("pos", "r3"), ("pos", "r4"), ("web", "r6")]}
     assert len(person) == 1 and None not in person
     assert _customer_of(conn, "web", "r5") not in person
@@ -50,18 +57,18 @@ def test_components_guards_and_stable_ids() -> None:
     assert first.records_unresolved == 3
     assert first.iterations >= 1 and first.merges == 0
 
-    second = resolve_identities(conn, occurrences="occ_input")
+    second = resolve_identities(conn, records="records_input")
     assert {_customer_of(conn, "crm", "r1")} == person
     assert second.new_customers == 0 and second.merges == 0
 
 
 def test_a_new_link_merges_and_is_logged() -> None:
     conn = _conn(OCCURRENCES)
-    resolve_identities(conn, occurrences="occ_input")
+    resolve_identities(conn, records="records_input")
     older, other = _customer_of(conn, "crm", "r1"), _customer_of(conn, "web", "r5")
     conn.execute("insert into occ_input (source_channel, record_id, identifier_type, identifier_hash) values "
                  "('crm', 'r10', 'email', 'e1'), ('crm', 'r10', 'account_id', 'a2')")
-    result = resolve_identities(conn, occurrences="occ_input")
+    result = resolve_identities(conn, records="records_input")
     assert result.merges == 1
     survivor = _customer_of(conn, "web", "r5")
     assert survivor == _customer_of(conn, "crm", "r1") == older  # the id with more identifiers survives
@@ -74,14 +81,14 @@ def test_a_new_link_merges_and_is_logged() -> None:
 def test_accuracy_counts_pairs_against_a_known_truth(tmp_path) -> None:
     """Resolution joined r1-r4 and r6 (person A) and kept r5 (person B) apart; r7-r9 stay unresolved."""
     conn = _conn(OCCURRENCES)
-    resolve_identities(conn, occurrences="occ_input")
+    resolve_identities(conn, records="records_input")
     truth = {"r1": "A", "r2": "A", "r3": "A", "r4": "A", "r6": "A", "r5": "B", "r7": "C", "r8": "C", "r9": "D"}
     channels = {r: c for c, r, *_ in OCCURRENCES}
     conn.execute("create table truth (channel varchar, record_id varchar, person_id varchar)")
     conn.executemany("insert into truth values (?, ?, ?)", [(channels[r], r, p) for r, p in truth.items()])
     conn.execute(f"copy truth to '{tmp_path / 'truth.parquet'}' (format parquet)")
 
-    scored = measure_accuracy(conn, tmp_path / "truth.parquet", occurrences="occ_input")
+    scored = measure_accuracy(conn, tmp_path / "truth.parquet", records="records_input")
     # A's 5 records form 10 true pairs, all found; C's two walk-ins (r7, r8) form a pair nobody could find.
     assert (scored.true_pairs, scored.predicted_pairs, scored.correct_pairs) == (11, 10, 10)
     assert scored.precision == 1.0 and scored.recall == 10 / 11
@@ -91,6 +98,6 @@ def test_accuracy_counts_pairs_against_a_known_truth(tmp_path) -> None:
 
     # Merging the two people by hand is caught as over-merging.
     conn.execute("update identity.record_customers set customer_id = 'X'")
-    merged = measure_accuracy(conn, tmp_path / "truth.parquet", occurrences="occ_input")
+    merged = measure_accuracy(conn, tmp_path / "truth.parquet", records="records_input")
     assert merged.over_merged_customers == 1 and merged.over_merged_persons == 2
     assert merged.predicted_pairs == 15 and merged.correct_pairs == 10

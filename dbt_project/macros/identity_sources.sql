@@ -10,3 +10,8 @@
         {'channel': 'marketing_events', 'model': 'stg_marketing__events', 'key': 'message_event_id', 'at': 'occurred_at', 'ids': ['email', 'phone', 'device_id'], 'name': none},
     ]) }}
 {%- endmacro %}
+
+{#- The identifier types the graph links on, in the column order of int_identifier_records. -#}
+{% macro identifier_types() -%}
+    {{ return(['email', 'phone', 'loyalty_id', 'account_id', 'device_id']) }}
+{%- endmacro %}

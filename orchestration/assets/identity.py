@@ -29,7 +29,7 @@ IDENTITY_TABLES = {
             group_name="identity",
             kinds={"duckdb", "python"},
             owners=["team:data-engineering"],
-            deps=[dg.AssetKey(["intermediate", "int_identifier_occurrences"])],
+            deps=[dg.AssetKey(["intermediate", "int_identifier_records"])],
         )
         for name, text in IDENTITY_TABLES.items()
     ]

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.identity.resolve import connected_components
+from orchestration.identity.resolve import IDENTIFIER_TYPES, connected_components
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ class ResolutionAccuracy:
 def measure_accuracy(
     conn: duckdb.DuckDBPyConnection,
     truth_records: str | Path,
-    occurrences: str = "intermediate.int_identifier_occurrences",
+    records: str = "intermediate.int_identifier_records",
     record_customers: str = "identity.record_customers",
     anonymous_types: tuple[str, ...] = ("device_id",),
 ) -> ResolutionAccuracy:
@@ -83,24 +83,22 @@ def measure_accuracy(
     ``ground_truth/records/*.parquet``). Records whose only identifiers are of
     ``anonymous_types`` (a device before login) are not scored, matching who
     counts as a customer; pass ``()`` to score every record with an identifier.
+    ``records`` has one row per source record and a ``<type>_hash`` column per type.
     """
-    anonymous = ", ".join(f"'{t}'" for t in anonymous_types) or "''"
+    person_level = " or ".join(f"{t}_hash is not null" for t in IDENTIFIER_TYPES if t not in anonymous_types)
     conn.execute(
-        f"""create or replace temp table accuracy_truth as
-        select distinct channel as source_channel, cast(record_id as varchar) as record_id, person_id
-        from read_parquet('{Path(truth_records).as_posix()}');
-        create or replace temp table accuracy_scored as
-        select t.* from accuracy_truth t
-        where exists (select 1 from {occurrences} o
-                      where o.source_channel = t.source_channel and o.record_id = t.record_id
-                        and o.identifier_type not in ({anonymous}));
+        f"""create or replace temp view accuracy_truth as
+        select t.channel as source_channel, cast(t.record_id as varchar) as record_id, t.person_id, r.* exclude (source_channel, record_id)
+        from read_parquet('{Path(truth_records).as_posix()}') t
+        join {records} r on r.source_channel = t.channel and r.record_id = cast(t.record_id as varchar);
         create or replace temp table accuracy_cells as
         select t.person_id,
                coalesce(rc.customer_id, 'unresolved:' || t.source_channel || ':' || t.record_id) as customer_id,
                rc.customer_id is null as unresolved,
                count(*) as n
-        from accuracy_scored t
+        from accuracy_truth t
         left join {record_customers} rc using (source_channel, record_id)
+        where {person_level or 'true'}
         group by all"""
     )
     row = conn.execute(
@@ -117,34 +115,36 @@ def measure_accuracy(
                (select coalesce(sum(persons), 0) from customers where persons > 1),
                (select count(*) from persons where customers > 1)"""
     ).fetchall()[0]
-    evidence_pairs = _evidence_pairs(conn, occurrences)
-    conn.execute("drop table accuracy_cells; drop table accuracy_scored; drop table accuracy_truth")
+    evidence_pairs = _evidence_pairs(conn, person_level or "true")
+    conn.execute("drop table accuracy_cells; drop view accuracy_truth")
     return ResolutionAccuracy(*(int(v or 0) for v in row), evidence_pairs=evidence_pairs)
 
 
-def _evidence_pairs(conn: duckdb.DuckDBPyConnection, occurrences: str) -> int:
-    """Scored true pairs reachable through identifiers shared within each person's own records (any record)."""
+def _evidence_pairs(conn: duckdb.DuckDBPyConnection, scored: str) -> int:
+    """Scored true pairs reachable through identifiers shared within each person's own records (any record).
+
+    A node is a person's identifier (``person|type:hash``), so only a person's own records link; a record's
+    nodes link to its smallest one, as in resolution but with no guards.
+    """
+    nodes = ", ".join(f"person_id || '|{t}:' || {t}_hash" for t in IDENTIFIER_TYPES)
     conn.execute(
-        f"""create or replace temp table evidence_occ as
-        select t.person_id, o.source_channel, o.record_id,
-               t.person_id || '|' || o.identifier_type || ':' || o.identifier_hash as node
-        from {occurrences} o join accuracy_truth t using (source_channel, record_id);
-        create or replace temp table evidence_anchor as
-        select person_id, source_channel, record_id, min(node) as anchor from evidence_occ group by all;
-        create or replace temp table evidence_nodes as select distinct node from evidence_occ;
+        f"""create or replace temp view evidence_anchored as
+        select *, least({nodes}) as anchor, [{nodes}] as nodes from accuracy_truth;
         create or replace temp table evidence_edges as
-        select distinct o.node as a, r.anchor as b from evidence_occ o join evidence_anchor r
-        using (person_id, source_channel, record_id) where o.node <> r.anchor"""
+        select distinct node as a, anchor as b from (select anchor, unnest(nodes) as node from evidence_anchored)
+        where node <> anchor;
+        create or replace temp table evidence_nodes as
+        select distinct node from (select unnest(nodes) as node from evidence_anchored) where node is not null"""
     )
     connected_components(conn, "evidence_nodes", "evidence_edges")
     pairs = conn.execute(
-        """select coalesce(sum(n * (n - 1) // 2), 0) from (
+        f"""select coalesce(sum(n * (n - 1) // 2), 0) from (
             select r.person_id, l.label, count(*) as n
-            from evidence_anchor r
-            join accuracy_scored s using (person_id, source_channel, record_id)
-            join labels l on l.node = r.anchor
+            from evidence_anchored r join labels l on l.node = r.anchor
+            where {scored}
             group by all)"""
     ).fetchall()[0][0]
-    for table in ("evidence_occ", "evidence_anchor", "evidence_nodes", "evidence_edges", "labels"):
+    conn.execute("drop view evidence_anchored")
+    for table in ("evidence_nodes", "evidence_edges", "labels"):
         conn.execute(f"drop table {table}")
     return int(pairs)
