@@ -100,16 +100,18 @@ def test_duckdb_finds_every_personal_data_candidate_the_expectations_would(tmp_p
 def test_leaks_are_blocked_the_same_when_the_gate_reads_text_of_candidate_rows_only(pipeline_run, tmp_path) -> None:  # noqa: ANN001
     """The gate's query (``gate_select_sql``) sends the columns the rules use, and other text only on rows the
     DuckDB prefilter marks: a leak is blocked exactly as on the whole table."""
-    from expectations.suites.common import CANDIDATE_COLUMN, gate_select_sql
+    from expectations.suites.common import CANDIDATE_COLUMN, gate_select_sql, personal_data_candidates_sql
 
     people = _real(pipeline_run, customers.TABLE)
     people.loc[2, "channel_list"] = "pos_transactions, 李娜 <li.na1234@qq.com>"
     people.loc[3, "loyalty_tier"] = "+86 138 0013 8000"
     text = [c for c in people.columns if pd.api.types.is_string_dtype(people[c]) or people[c].dtype == object]
-    query = gate_select_sql(customers.build(people), "people", list(people.columns), text)
     with duckdb.connect(str(tmp_path / "w.duckdb")) as conn:
         conn.register("people", people)
-        read = conn.execute(query).df()
+        candidates = conn.execute(personal_data_candidates_sql("people", customers.KEY, text)).df()
+        conn.register("candidates", candidates)
+        read = conn.execute(gate_select_sql(customers.build(people), "people", customers.KEY, list(people.columns), text,
+                                            "candidates")).df()
     assert int(read[CANDIDATE_COLUMN].sum()) == 2
     assert read["channel_list"].notna().sum() == 2  # text only the personal-data rule reads: on the candidate rows
     assert read["relationship_level"].notna().sum() == len(people)  # a rule reads it: every row

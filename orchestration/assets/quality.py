@@ -73,7 +73,12 @@ def _build_mart_check(suite_name: str, asset_key: dg.AssetKey) -> dg.AssetChecks
     )
     def _check(warehouse: DuckDBResource, paths: PlatformPaths) -> dg.AssetCheckResult:
         from expectations.runner import SuiteOutcome, validate  # GX imports take seconds: only when the check runs
-        from expectations.suites.common import CANDIDATE_COLUMN, gate_select_sql, row_count_near
+        from expectations.suites.common import (
+            CANDIDATE_COLUMN,
+            gate_select_sql,
+            personal_data_candidates_sql,
+            row_count_near,
+        )
         from orchestration.serving.publish import published_row_count
 
         suite = importlib.import_module(f"expectations.suites.{suite_name}")
@@ -81,14 +86,16 @@ def _build_mart_check(suite_name: str, asset_key: dg.AssetKey) -> dg.AssetChecks
             rows = conn.execute(f"select count(*) from {suite.TABLE}").fetchone()[0]
             empty = conn.execute(f"select *, false as {CANDIDATE_COLUMN} from {suite.TABLE} limit 0").df()
             types = dict(conn.execute(f"select column_name, column_type from (describe {suite.TABLE})").fetchall())
-        text_columns = [c for c, t in types.items() if t == "VARCHAR"]
-        query = gate_select_sql(suite.build(empty), suite.TABLE, list(types), text_columns)
+            text_columns = [c for c, t in types.items() if t == "VARCHAR"]
+            candidates = conn.execute(personal_data_candidates_sql(suite.TABLE, suite.KEY, text_columns)).df()
+        query = gate_select_sql(suite.build(empty), suite.TABLE, suite.KEY, list(types), text_columns, "gate_candidates")
         # Large tables are validated in parts that split the keys (a key's rows share a part, so
         # uniqueness holds per part iff it holds overall): memory stays bounded at any size.
         parts = max(1, math.ceil(rows / GATE_PART_ROWS))
         outcomes = []
         for part in range(parts):
             with warehouse.get_connection() as conn:
+                conn.register("gate_candidates", candidates)
                 frame = conn.execute(query + (f" where hash({suite.KEY}) % {parts} = {part}" if parts > 1 else "")).df()
             outcomes.append(validate(frame, suite.build(frame), key=suite.KEY, docs_dir=paths.data_docs))
             del frame
