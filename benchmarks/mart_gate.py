@@ -1,0 +1,123 @@
+"""A mart gate on a built warehouse: how its table is read into parts, against the previous way, in the same run.
+
+    python benchmarks/mart_gate.py --warehouse DIR/warehouse/clientele.duckdb [--suite touchpoints]
+
+Both sides run the suite's Great Expectations validation on every part; they differ only in the read:
+
+- ``one_scan`` (the gate now, ``orchestration/assets/quality.py``): the personal-data prefilter once, one scan
+  that writes the parts by key hash to Parquet, each part read back on its own;
+- ``filter_per_part`` (the baseline, the gate before): the prefilter inside the query and the table filtered
+  by key hash once per part, so every part scans the whole table.
+
+Each side runs in its own process (peak resident memory is its own). Prints seconds, peak memory, the
+verdicts (they must agree) and the ratio; writes benchmarks/results/<date>-mart-gate-<suite>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import math
+import resource
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+def measure(side: str, warehouse: str, suite_name: str, memory_limit: str, part_rows: int) -> dict[str, object]:
+    import duckdb
+    from dagster_duckdb import DuckDBResource
+
+    from expectations.runner import SuiteOutcome, validate
+    from expectations.suites.common import (
+        CANDIDATE_COLUMN,
+        gate_select_sql,
+        personal_data_candidate_sql,
+        personal_data_candidates_sql,
+    )
+    from orchestration.assets.quality import _read_in_parts
+
+    suite = importlib.import_module(f"expectations.suites.{suite_name}")
+    resource_ = DuckDBResource(database=warehouse, connection_config={"memory_limit": memory_limit, "access_mode": "READ_ONLY"})
+    started = time.perf_counter()
+    with resource_.get_connection() as conn:
+        rows = conn.execute(f"select count(*) from {suite.TABLE}").fetchone()[0]
+        empty = conn.execute(f"select *, false as {CANDIDATE_COLUMN} from {suite.TABLE} limit 0").df()
+        types = dict(conn.execute(f"select column_name, column_type from (describe {suite.TABLE})").fetchall())
+        text = [c for c, t in types.items() if t == "VARCHAR"]
+        candidates = conn.execute(personal_data_candidates_sql(suite.TABLE, suite.KEY, text)).df() if side == "one_scan" else None
+    parts = max(1, math.ceil(rows / part_rows))
+    outcomes, read_seconds = [], 0.0
+    if side == "one_scan":
+        query = gate_select_sql(suite.build(empty), suite.TABLE, suite.KEY, list(types), text, "gate_candidates")
+        frames = _read_in_parts(resource_, query, suite.KEY, parts, candidates)
+    else:  # the previous gate's query: the prefilter per row of the query, the hash filter per part
+        query = gate_select_sql(suite.build(empty), suite.TABLE, suite.KEY, list(types), text, "(select null)")
+        query = query.replace(f"{suite.KEY} in (select {suite.KEY} from (select null)) as {CANDIDATE_COLUMN}",
+                              personal_data_candidate_sql(text))
+
+        def per_part():  # noqa: ANN202
+            for part in range(parts):
+                with resource_.get_connection() as conn:
+                    yield conn.execute(query + (f" where hash({suite.KEY}) % {parts} = {part}" if parts > 1 else "")).df()
+
+        frames = per_part()
+    while True:
+        read_started = time.perf_counter()
+        frame = next(frames, None)
+        read_seconds += time.perf_counter() - read_started
+        if frame is None:
+            break
+        outcomes.append(validate(frame, suite.build(frame), key=suite.KEY))
+        del frame
+    outcome = SuiteOutcome.merge(outcomes)
+    return {"side": side, "rows": rows, "parts": parts, "seconds": round(time.perf_counter() - started, 1),
+            "read_seconds": round(read_seconds, 1),
+            "peak_gib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2),
+            "verdict": sorted((f.expectation, f.column, f.unexpected_count) for f in outcome.failed)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--warehouse", required=True)
+    parser.add_argument("--suite", default="touchpoints")
+    parser.add_argument("--memory-limit", default="4GB", help="DuckDB's limit, as the pipeline sets it")
+    parser.add_argument("--part-rows", type=int, help="rows per part (default: the gate's GATE_PART_ROWS)")
+    parser.add_argument("--side", choices=["one_scan", "filter_per_part"], help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.part_rows is None:
+        from orchestration.assets.quality import GATE_PART_ROWS
+
+        args.part_rows = GATE_PART_ROWS
+    if args.side:
+        print(json.dumps(measure(args.side, args.warehouse, args.suite, args.memory_limit, args.part_rows)))
+        return 0
+    sides = {}
+    for side in ("one_scan", "filter_per_part"):
+        out = subprocess.run([sys.executable, __file__, "--warehouse", args.warehouse, "--suite", args.suite,
+                              "--memory-limit", args.memory_limit, "--part-rows", str(args.part_rows), "--side", side],
+                             check=True, capture_output=True, text=True).stdout
+        sides[side] = json.loads(out.strip().splitlines()[-1])
+        print(f"{side:16} {sides[side]['seconds']:>8.1f} s  (reading {sides[side]['read_seconds']:.1f} s, "
+              f"{sides[side]['parts']} parts of {sides[side]['rows']:,} rows)  peak {sides[side]['peak_gib']:.2f} GiB",
+              flush=True)
+    same = sides["one_scan"]["verdict"] == sides["filter_per_part"]["verdict"]
+    ratio = sides["filter_per_part"]["seconds"] / sides["one_scan"]["seconds"]
+    print(f"same verdicts: {same}; filter_per_part / one_scan: {ratio:.1f}x")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / f"{date.today().isoformat()}-mart-gate-{args.suite}.json"
+    out.write_text(json.dumps({"date": date.today().isoformat(), "suite": args.suite, "warehouse": args.warehouse,
+                               "sides": sides, "same_verdicts": same, "ratio": round(ratio, 2)}, indent=2) + "\n")
+    print(f"results: {out}")
+    return 0 if same else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
