@@ -35,41 +35,26 @@ RESULTS = ROOT / "benchmarks" / "results"
 
 
 def measure(side: str, warehouse: str, suite_name: str, memory_limit: str, part_rows: int) -> dict[str, object]:
-    import duckdb
     from dagster_duckdb import DuckDBResource
 
     from expectations.runner import SuiteOutcome, validate
-    from expectations.suites.common import (
-        CANDIDATE_COLUMN,
-        gate_select_sql,
-        personal_data_candidates_sql,
-    )
-    from orchestration.assets.quality import _read_in_parts
+    from orchestration.assets.quality import _read_in_parts, gate_read
 
     suite = importlib.import_module(f"expectations.suites.{suite_name}")
     resource_ = DuckDBResource(database=warehouse, connection_config={"memory_limit": memory_limit, "access_mode": "READ_ONLY"})
     started = time.perf_counter()
     with resource_.get_connection() as conn:
-        rows = conn.execute(f"select count(*) from {suite.TABLE}").fetchone()[0]
-        empty = conn.execute(f"select *, false as {CANDIDATE_COLUMN} from {suite.TABLE} limit 0").df()
-        types = dict(conn.execute(f"select column_name, column_type from (describe {suite.TABLE})").fetchall())
-        text = [c for c, t in types.items() if t == "VARCHAR"]
-        candidates = conn.execute(personal_data_candidates_sql(suite.TABLE, suite.KEY, text)).df()
+        rows, query, candidates = gate_read(conn, suite)
     parts = max(1, math.ceil(rows / part_rows))
     outcomes, read_seconds = [], 0.0
-    if side == "one_scan":
-        query = gate_select_sql(suite.build(empty), suite.TABLE, suite.KEY, list(types), text, "gate_candidates")
-        frames = _read_in_parts(resource_, query, suite.KEY, parts, candidates)
-    else:  # the previous gate's read: the same query, the table filtered by key hash once per part
-        query = gate_select_sql(suite.build(empty), suite.TABLE, suite.KEY, list(types), text, "gate_candidates")
 
-        def per_part():  # noqa: ANN202
-            for part in range(parts):
-                with resource_.get_connection() as conn:
-                    conn.register("gate_candidates", candidates)
-                    yield conn.execute(query + (f" where hash({suite.KEY}) % {parts} = {part}" if parts > 1 else "")).df()
+    def per_part():  # noqa: ANN202  # the previous gate's read: the table filtered by key hash once per part
+        for part in range(parts):
+            with resource_.get_connection() as conn:
+                conn.register("gate_candidates", candidates)
+                yield conn.execute(query + (f" where hash({suite.KEY}) % {parts} = {part}" if parts > 1 else "")).df()
 
-        frames = per_part()
+    frames = _read_in_parts(resource_, query, suite.KEY, parts, candidates) if side == "one_scan" else per_part()
     while True:
         read_started = time.perf_counter()
         frame = next(frames, None)

@@ -93,6 +93,21 @@ def _read_in_parts(warehouse: DuckDBResource, query: str, key: str, parts: int, 
                     yield local.execute(f"select * from read_parquet('{folder.as_posix()}/*.parquet', hive_partitioning = false)").df()
 
 
+def gate_read(conn: duckdb.DuckDBPyConnection, suite: Any) -> tuple[int, str, pd.DataFrame]:
+    """What a mart gate reads for ``suite``: the table's row count, the query of its parts (``gate_select_sql``
+    over ``gate_candidates``) and the keys of the rows the personal-data prefilter marks (registered as
+    ``gate_candidates`` by ``_read_in_parts``)."""
+    from expectations.suites.common import CANDIDATE_COLUMN, gate_select_sql, personal_data_candidates_sql
+
+    rows = conn.execute(f"select count(*) from {suite.TABLE}").fetchone()[0]
+    empty = conn.execute(f"select *, false as {CANDIDATE_COLUMN} from {suite.TABLE} limit 0").df()
+    types = dict(conn.execute(f"select column_name, column_type from (describe {suite.TABLE})").fetchall())
+    text_columns = [c for c, t in types.items() if t == "VARCHAR"]
+    candidates = conn.execute(personal_data_candidates_sql(suite.TABLE, suite.KEY, text_columns)).df()
+    query = gate_select_sql(suite.build(empty), suite.TABLE, suite.KEY, list(types), text_columns, "gate_candidates")
+    return rows, query, candidates
+
+
 def _build_mart_check(suite_name: str, asset_key: dg.AssetKey) -> dg.AssetChecksDefinition:
     @dg.asset_check(
         asset=asset_key,
@@ -102,22 +117,12 @@ def _build_mart_check(suite_name: str, asset_key: dg.AssetKey) -> dg.AssetChecks
     )
     def _check(warehouse: DuckDBResource, paths: PlatformPaths) -> dg.AssetCheckResult:
         from expectations.runner import SuiteOutcome, validate  # GX imports take seconds: only when the check runs
-        from expectations.suites.common import (
-            CANDIDATE_COLUMN,
-            gate_select_sql,
-            personal_data_candidates_sql,
-            row_count_near,
-        )
+        from expectations.suites.common import row_count_near
         from orchestration.serving.publish import published_row_count
 
         suite = importlib.import_module(f"expectations.suites.{suite_name}")
         with warehouse.get_connection() as conn:
-            rows = conn.execute(f"select count(*) from {suite.TABLE}").fetchone()[0]
-            empty = conn.execute(f"select *, false as {CANDIDATE_COLUMN} from {suite.TABLE} limit 0").df()
-            types = dict(conn.execute(f"select column_name, column_type from (describe {suite.TABLE})").fetchall())
-            text_columns = [c for c, t in types.items() if t == "VARCHAR"]
-            candidates = conn.execute(personal_data_candidates_sql(suite.TABLE, suite.KEY, text_columns)).df()
-        query = gate_select_sql(suite.build(empty), suite.TABLE, suite.KEY, list(types), text_columns, "gate_candidates")
+            rows, query, candidates = gate_read(conn, suite)
         parts = max(1, math.ceil(rows / GATE_PART_ROWS))
         outcomes = []
         for frame in _read_in_parts(warehouse, query, suite.KEY, parts, candidates):

@@ -85,7 +85,7 @@ def measure_accuracy(
     counts as a customer; pass ``()`` to score every record with an identifier.
     ``records`` has one row per source record and a ``<type>_hash`` column per type.
     """
-    person_level = " or ".join(f"{t}_hash is not null" for t in IDENTIFIER_TYPES if t not in anonymous_types)
+    scored = " or ".join(f"{t}_hash is not null" for t in IDENTIFIER_TYPES if t not in anonymous_types) or "true"
     conn.execute(
         f"""create or replace temp view accuracy_truth as
         select t.channel as source_channel, cast(t.record_id as varchar) as record_id, t.person_id, r.* exclude (source_channel, record_id)
@@ -98,7 +98,7 @@ def measure_accuracy(
                count(*) as n
         from accuracy_truth t
         left join {record_customers} rc using (source_channel, record_id)
-        where {person_level or 'true'}
+        where {scored}
         group by all"""
     )
     row = conn.execute(
@@ -115,7 +115,7 @@ def measure_accuracy(
                (select coalesce(sum(persons), 0) from customers where persons > 1),
                (select count(*) from persons where customers > 1)"""
     ).fetchall()[0]
-    evidence_pairs = _evidence_pairs(conn, person_level or "true")
+    evidence_pairs = _evidence_pairs(conn, scored)
     conn.execute("drop table accuracy_cells; drop view accuracy_truth")
     return ResolutionAccuracy(*(int(v or 0) for v in row), evidence_pairs=evidence_pairs)
 

@@ -97,10 +97,15 @@ def connected_components(conn: duckdb.DuckDBPyConnection, nodes: str, edges: str
     return iterations
 
 
+def _node(t: str) -> str:
+    """A graph node of identifier type ``t``: ``'<type>:' || <type>_hash`` (null where the record has none)."""
+    return f"'{t}:' || {t}_hash"
+
+
 def _occurrences(records: str, columns: str = "", where: str = "") -> str:
     """The long form of ``records`` (one row per record and identifier) with ``node``, as a union over the types."""
     return "\nunion all\n".join(
-        f"select '{t}' as identifier_type, {t}_hash as identifier_hash, '{t}:' || {t}_hash as node{columns} "
+        f"select '{t}' as identifier_type, {t}_hash as identifier_hash, {_node(t)} as node{columns} "
         f"from {records} where {t}_hash is not null{where}"
         for t in IDENTIFIER_TYPES
     )
@@ -125,7 +130,7 @@ def resolve_identities(
     # ---- guards
     caps = " ".join(f"when '{t}' then {c}" for t, c in rules.caps.items())
     co_occurring = "\nunion all\n".join(
-        f"select distinct '{a}:' || {a}_hash as node, '{a}' as identifier_type, '{b}' as other_type, {b}_hash as other_hash "
+        f"select distinct {_node(a)} as node, '{a}' as identifier_type, '{b}' as other_type, {b}_hash as other_hash "
         f"from {records} where {a}_hash is not null and {b}_hash is not null"
         for a in IDENTIFIER_TYPES for b in PERSON_LEVEL_TYPES if a != b
     )
@@ -154,7 +159,7 @@ def resolve_identities(
 
     # ---- edges: every usable identifier of a record links to the record's smallest one (its anchor)
     usable = ", ".join(
-        f"case when '{t}:' || {t}_hash in (select node from held) then null else '{t}:' || {t}_hash end as {t}_node"
+        f"case when {_node(t)} in (select node from held) then null else {_node(t)} end as {t}_node"
         for t in IDENTIFIER_TYPES
     )
     node_list = "[" + ", ".join(f"{t}_node" for t in IDENTIFIER_TYPES) + "]"
