@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import duckdb
 
 from orchestration.identity.accuracy import measure_accuracy
@@ -56,10 +58,12 @@ def test_components_guards_and_stable_ids() -> None:
     assert _customer_of(conn, "pos", "r7") is None
     assert first.records_unresolved == 3
     assert first.iterations >= 1 and first.merges == 0
+    assert first.customers_changed == first.customers  # a first resolution changes every customer
 
     second = resolve_identities(conn, records="records_input")
     assert {_customer_of(conn, "crm", "r1")} == person
     assert second.new_customers == 0 and second.merges == 0
+    assert second.customers_changed == 0  # nothing for the incremental marts to re-stitch
 
 
 def test_a_new_link_merges_and_is_logged() -> None:
@@ -76,6 +80,36 @@ def test_a_new_link_merges_and_is_logged() -> None:
     assert log == [("merge", other, older)]
     status = conn.execute("select status, merged_into from identity.customer_registry where customer_id = ?", [other]).fetchone()
     assert status == ("merged", older)
+    assert result.customers_changed == 2
+    changed_now = "select customer_id from identity.customer_changes where changed_at = (select max(changed_at) from identity.customer_changes)"
+    assert {c for c, in conn.execute(changed_now).fetchall()} == {older, other}
+
+
+def test_every_record_that_changes_hands_has_its_customers_stamped() -> None:
+    """The incremental marts re-stitch only the customers identity.customer_changes names: whatever a night brings
+    (new links, a value that becomes shared and is held back, new people), every record whose customer differs
+    from the last run's must have its old and its new customer stamped, and an unchanged customer must not be."""
+    rng = random.Random(7)
+    rows = [(f"c{i % 5}", f"r{i}", t, f"{t[0]}{rng.randrange(60)}", f"n{rng.randrange(40)}")
+            for i in range(300) for t in rng.sample(IDENTIFIER_TYPES, 2)]
+    conn = _conn(rows)
+    resolve_identities(conn, records="records_input")
+    for night in range(3):
+        conn.execute("create or replace table before as select * from identity.record_customers")
+        extra = [(f"c{i % 5}", f"n{night}r{i}", t, f"{t[0]}{rng.randrange(80)}", f"n{rng.randrange(40)}")
+                 for i in range(25) for t in rng.sample(IDENTIFIER_TYPES, 2)]
+        conn.executemany("insert into occ_input (source_channel, record_id, identifier_type, identifier_hash, name_hash) "
+                         "values (?, ?, ?, ?, ?)", extra)
+        result = resolve_identities(conn, records="records_input")
+        stamped = {c for c, in conn.execute("select customer_id from identity.customer_changes where changed_at = "
+                                            "(select max(changed_at) from identity.customer_changes)").fetchall()}
+        moved = conn.execute(
+            """select b.customer_id, a.customer_id from before b
+            full join identity.record_customers a using (source_channel, record_id)
+            where b.customer_id is distinct from a.customer_id and b.record_id is not null""").fetchall()
+        assert moved, "the night should move some records"
+        assert {c for pair in moved for c in pair if c is not None} <= stamped
+        assert 0 < result.customers_changed < result.customers
 
 
 def test_accuracy_counts_pairs_against_a_known_truth(tmp_path) -> None:

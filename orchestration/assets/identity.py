@@ -14,6 +14,7 @@ IDENTITY_TABLES = {
     "record_customers": "One row per source record with a usable identifier: its customer_id.",
     "identifier_customers": "One row per hashed identifier value used for linking: its customer_id.",
     "customer_registry": "One row per customer_id ever issued (active or merged).",
+    "customer_changes": "One row per customer_id whose records may have changed hands: when it last happened.",
     "identity_edges": "One row per (identifier, linked identifier, channel): which rule and source linked what.",
     "held_back_identifiers": "One row per identifier value kept out of linking by a guard, with the reason.",
     "merge_log": "One row per merge or split of customer ids, with survivor and reason.",

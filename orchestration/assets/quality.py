@@ -126,7 +126,8 @@ def _build_mart_check(suite_name: str, asset_key: dg.AssetKey) -> dg.AssetChecks
         parts = max(1, math.ceil(rows / GATE_PART_ROWS))
         outcomes = []
         for frame in _read_in_parts(warehouse, query, suite.KEY, parts, candidates):
-            outcomes.append(validate(frame, suite.build(frame), key=suite.KEY, docs_dir=paths.data_docs))
+            outcomes.append(validate(frame, suite.build(frame), key=suite.KEY, docs_dir=paths.data_docs,
+                                     docs_only_if_failed=bool(outcomes)))  # the first part's page, and failures
             del frame
         outcome = SuiteOutcome.merge(outcomes)
         previous = published_row_count(paths.serving, suite.TABLE)

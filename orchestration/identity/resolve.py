@@ -50,6 +50,7 @@ class ResolutionResult:
     merges: int
     splits: int
     new_customers: int
+    customers_changed: int  # customers whose records may have changed hands (identity.customer_changes)
 
 
 def connected_components(conn: duckdb.DuckDBPyConnection, nodes: str, edges: str, max_iterations: int = 200) -> int:
@@ -109,6 +110,36 @@ def _occurrences(records: str, columns: str = "", where: str = "") -> str:
         f"from {records} where {t}_hash is not null{where}"
         for t in IDENTIFIER_TYPES
     )
+
+
+CUSTOMER_CHANGES_DDL = """create table if not exists identity.customer_changes (customer_id VARCHAR primary key,
+    changed_at TIMESTAMP)"""
+
+
+def record_customer_changes(conn: duckdb.DuckDBPyConnection, assigned: str, run_at: datetime) -> int:
+    """Stamp ``run_at`` on every customer id whose set of records may differ from the last resolution's.
+
+    A record's customer is the customer of its anchor identifier, so a record changes hands only if one of its
+    identifiers changes customer, appears or disappears (a held-back value leaves the graph): the customers on
+    both sides of the difference between the previous and the new ``identifier_customers`` (``assigned``) are
+    all the customers whose records, or whose being known by a person-level identifier, can have changed.
+    Incremental marts (touchpoints, sessions) re-stitch the rows of customers changed since they were last built,
+    instead of joining every stored row with the record map (60 M rows at a million customers). One row per
+    customer (the latest change), so the table stays as small as the registry.
+    """
+    conn.execute(CUSTOMER_CHANGES_DDL)
+    previous = "select identifier_node, customer_id from identity.identifier_customers"
+    current = f"select identifier_node, customer_id from {assigned}"
+    conn.execute(
+        f"""insert or replace into identity.customer_changes
+        select distinct customer_id, ? from (
+            select customer_id from ({current} except {previous})
+            union all
+            select customer_id from ({previous} except {current})
+        )""",
+        [run_at],
+    )
+    return conn.execute("select count(*) from identity.customer_changes where changed_at = ?", [run_at]).fetchone()[0]
 
 
 def resolve_identities(
@@ -247,11 +278,13 @@ def resolve_identities(
             [run_at, run_at],
         )
         conn.execute(
-            """create or replace table identity.identifier_customers as
+            """create or replace temp table assigned as
             select l.node as identifier_node, split_part(l.node, ':', 1) as identifier_type,
                    split_part(l.node, ':', 2) as identifier_hash, c.customer_id
             from labels l join component_ids c using (label)"""
         )
+        changed = record_customer_changes(conn, "assigned", run_at)
+        conn.execute("create or replace table identity.identifier_customers as select * from assigned")
         conn.execute(
             """create or replace table identity.record_customers as
             select r.source_channel, r.record_id, ic.customer_id
@@ -290,6 +323,7 @@ def resolve_identities(
             merges=int(merges),
             splits=int(splits),
             new_customers=stats[6] - int(splits),
+            customers_changed=changed,
         )
         conn.execute(
             "insert into identity.resolution_runs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -301,6 +335,6 @@ def resolve_identities(
         conn.execute("rollback")
         raise
     conn.execute("drop view anchored")
-    for table in ("held", "edges", "component_nodes", "labels", "votes", "survivors", "component_ids"):
+    for table in ("held", "edges", "component_nodes", "labels", "votes", "survivors", "component_ids", "assigned"):
         conn.execute(f"drop table if exists {table}")
     return result

@@ -30,6 +30,7 @@ from datetime import datetime
 
 import duckdb
 
+from orchestration.identity.resolve import CUSTOMER_CHANGES_DDL
 from orchestration.ingest.contracts import CONTRACTS
 
 SCRUBBED_SCHEMAS = ("staging", "intermediate", "identity", "marts")
@@ -191,6 +192,8 @@ def _scrub_derived(conn: duckdb.DuckDBPyConnection, run_at: datetime) -> None:
         [run_at],
     )
     conn.execute("delete from identity.record_customers where customer_id in (select customer_id from erased_customers)")
+    conn.execute(CUSTOMER_CHANGES_DDL)  # their rows in incremental marts lose the customer id
+    conn.execute("insert or replace into identity.customer_changes select customer_id, ? from erased_customers", [run_at])
     if _exists(conn, "quarantine", "customer_clv"):  # scores a gate set aside (docs/quality.md)
         conn.execute("""delete from quarantine.customer_clv where json_extract_string(raw_record, '$.customer_id')
                         in (select customer_id from erased_customers)""")

@@ -6,8 +6,9 @@
 
     Incremental by device, and equal to a full rebuild after every run: a device's sessions are
     recomputed from its whole history when it has events loaded since the last build (late events
-    included, however late), when a stored session's events are now stitched to another customer,
-    or when its events changed in number; sessions of devices with no events left are deleted.
+    included, however late), when its events changed in number, or when its sessions or its events
+    belong to a customer whose records changed hands since the last build (identity.customer_changes);
+    sessions of devices with no events left are deleted.
 -#}
 {{
     config(
@@ -15,33 +16,31 @@
         incremental_strategy='delete+insert',
         unique_key='device_id_hash',
         on_schema_change='append_new_columns',
-        post_hook="delete from {{ this }} where not exists (select 1 from {{ ref('stg_app__events') }} as e where e.device_id_hash = {{ this }}.device_id_hash)"
+        post_hook="delete from {{ this }} where device_id_hash in (select device_id_hash from {{ this }} except select device_id_hash from {{ ref('stg_app__events') }})"
     )
 }}
 {%- set gap_minutes = var('session_inactivity_minutes') %}
 
-with events as (
-    select
-        e.event_id,
-        e.device_id_hash,
-        e.occurred_at,
-        e.event_type,
-        e.platform,
-        e.utm_source,
-        e.utm_medium,
-        e.utm_campaign,
-        e.loaded_at,
-        c.customer_id
-    from {{ ref('stg_app__events') }} as e
-    left join {{ ref('int_known_customer_records') }} as c
-        on c.source_channel = 'app_web_events' and c.record_id = e.event_id
-    where e.device_id_hash is not null
+with app_events as (
+    select event_id, device_id_hash, occurred_at, event_type, platform, utm_source, utm_medium, utm_campaign, loaded_at
+    from {{ ref('stg_app__events') }}
+    where device_id_hash is not null
+),
+
+record_customers as (
+    select record_id as event_id, customer_id
+    from {{ ref('int_known_customer_records') }}
+    where source_channel = 'app_web_events'
 ),
 
 {% if is_incremental() %}
+changed_customers as (
+    {{ changed_customers_since('last_loaded_at') }}
+),
+
 device_now as (
     select device_id_hash, count(*) as events, max(loaded_at) as last_loaded_at
-    from events
+    from app_events
     group by device_id_hash
 ),
 
@@ -49,16 +48,6 @@ device_stored as (
     select device_id_hash, sum(events) as events
     from {{ this }}
     group by device_id_hash
-),
-
-restitched_devices as (
-    {#- A stored session whose events are now stitched to another customer (or lost some events). -#}
-    select s.device_id_hash
-    from {{ this }} as s
-    inner join events as e
-        on e.device_id_hash = s.device_id_hash and e.occurred_at >= s.session_start and e.occurred_at <= s.session_end
-    group by s.device_id_hash, s.session_start, s.customer_id, s.events
-    having min(e.customer_id) is distinct from s.customer_id or count(*) <> s.events
 ),
 
 changed_devices as (
@@ -69,17 +58,25 @@ changed_devices as (
        or n.last_loaded_at > (select coalesce(max(last_loaded_at), cast('1900-01-01' as timestamp)) from {{ this }})
        or n.events <> s.events
     union
-    select device_id_hash from restitched_devices
+    select device_id_hash from {{ this }} where customer_id in (select customer_id from changed_customers)
+    union
+    select e.device_id_hash
+    from app_events as e
+    inner join record_customers as c on c.event_id = e.event_id
+    where c.customer_id in (select customer_id from changed_customers)
 ),
 
 events_to_sessionise as (
-    select e.*
-    from events as e
+    select e.*, c.customer_id
+    from app_events as e
     inner join changed_devices as d on d.device_id_hash = e.device_id_hash
+    left join record_customers as c on c.event_id = e.event_id
 ),
 {% else %}
 events_to_sessionise as (
-    select * from events
+    select e.*, c.customer_id
+    from app_events as e
+    left join record_customers as c on c.event_id = e.event_id
 ),
 {% endif %}
 

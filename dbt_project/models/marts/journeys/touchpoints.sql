@@ -5,9 +5,11 @@
     Incremental, and equal to a full rebuild after every run:
     - rows loaded since the last build are added (the watermark is the load time, not the event
       time, so an event that arrives any number of days late is still picked up);
-    - rows whose customer changed are rewritten (a device linked to its owner today attributes
-      its earlier anonymous events to them; a merge or an erasure changes the id);
-    - rows whose source record is gone (a corrected file re-delivered for a day) are deleted.
+    - rows of customers whose records changed hands since the last build (identity.customer_changes:
+      a device linked to its owner today attributes its earlier anonymous events to them; a merge or
+      an erasure changes the id) are rewritten, found by customer instead of by joining every row;
+    - rows whose source record is gone (a corrected file re-delivered for a day) are deleted
+      (macro delete_gone_rows).
 -#}
 {{
     config(
@@ -15,17 +17,42 @@
         incremental_strategy='delete+insert',
         unique_key='touchpoint_id',
         on_schema_change='append_new_columns',
-        post_hook="delete from {{ this }} where not exists (select 1 from {{ ref('int_touchpoints_unioned') }} as u where u.touchpoint_id = {{ this }}.touchpoint_id)"
+        post_hook="{{ delete_gone_rows(ref('int_touchpoints_unioned'), 'touchpoint_id', ['source_channel', 'source_partition']) }}"
     )
 }}
 
-with unioned as (
-    select * from {{ ref('int_touchpoints_unioned') }}
-),
-
-record_customers as (
+with record_customers as (
     select * from {{ ref('int_known_customer_records') }}
 ),
+
+{% if is_incremental() %}
+changed_customers as (
+    {{ changed_customers_since('loaded_at') }}
+),
+
+to_write as (
+    select touchpoint_id
+    from {{ ref('int_touchpoints_unioned') }}
+    where loaded_at > (select coalesce(max(loaded_at), cast('1900-01-01' as timestamp)) from {{ this }})
+    union
+    select touchpoint_id
+    from {{ this }}
+    where customer_id in (select customer_id from changed_customers)
+    union
+    select {{ dbt.concat(["source_channel", "':'", "record_id"]) }}
+    from record_customers
+    where customer_id in (select customer_id from changed_customers)
+),
+
+unioned as (
+    select * from {{ ref('int_touchpoints_unioned') }}
+    where touchpoint_id in (select touchpoint_id from to_write)
+),
+{% else %}
+unioned as (
+    select * from {{ ref('int_touchpoints_unioned') }}
+),
+{% endif %}
 
 stitched as (
     select
@@ -47,12 +74,3 @@ stitched as (
 )
 
 select * from stitched
-{% if is_incremental() %}
-where loaded_at > (select coalesce(max(loaded_at), cast('1900-01-01' as timestamp)) from {{ this }})
-   or touchpoint_id in (
-       select t.touchpoint_id
-       from {{ this }} as t
-       left join record_customers as c on c.source_channel = t.source_channel and c.record_id = t.record_id
-       where t.customer_id is distinct from c.customer_id
-   )
-{% endif %}

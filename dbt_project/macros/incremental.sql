@@ -1,0 +1,68 @@
+{#-
+    Helpers of the incremental marts (touchpoints, sessions): what changed since they were last built.
+-#}
+
+{#- An aggregate that summarises a set of keys: equal sets give equal values, a lost or added key changes it. -#}
+{% macro key_fingerprint(expr) -%}
+    {{ return(adapter.dispatch('key_fingerprint', 'clientele')(expr)) }}
+{%- endmacro %}
+
+{% macro duckdb__key_fingerprint(expr) -%}
+    bit_xor(hash({{ expr }}))
+{%- endmacro %}
+
+{% macro spark__key_fingerprint(expr) -%}
+    bit_xor(xxhash64({{ expr }}))
+{%- endmacro %}
+
+{% macro trino__key_fingerprint(expr) -%}
+    bitwise_xor_agg(from_big_endian_64(xxhash64(to_utf8({{ expr }}))))
+{%- endmacro %}
+
+{% macro default__key_fingerprint(expr) -%}
+    {{ exceptions.raise_compiler_error("key_fingerprint: no implementation for " ~ target.type) }}
+{%- endmacro %}
+
+{#-
+    Customers whose records may have changed hands since this model was last built: identity resolution and
+    erasure stamp them in identity.customer_changes. The model's newest load time is the watermark: every
+    resolution of the run that loaded it came after the load, so nothing newer than the model is missed (the
+    last night's changes are looked at twice, which costs little and is always safe).
+-#}
+{% macro changed_customers_since(loaded_at_column) -%}
+    select customer_id
+    from {{ source('identity', 'customer_changes') }}
+    where changed_at >= (select coalesce(max({{ loaded_at_column }}), cast('1900-01-01' as timestamp)) from {{ this }})
+{%- endmacro %}
+
+{#-
+    Post-hook: delete the rows whose source record is gone (a corrected file re-delivered for a day, a row a gate
+    set aside). Only partitions whose key fingerprint differs from the source's are searched, so a night reads
+    two aggregates instead of joining every stored row with every source row.
+-#}
+{% macro delete_gone_rows(source_relation, key, partition_columns) -%}
+    {%- set parts = [] -%}
+    {%- for column in partition_columns -%}
+        {%- do parts.append(column) -%}
+        {%- if not loop.last %}{% do parts.append("'|'") %}{% endif -%}
+    {%- endfor -%}
+    {%- set part = dbt.concat(parts) -%}
+    delete from {{ this }}
+    where {{ key }} in (
+        with stored as (
+            select {{ part }} as part, count(*) as keys, {{ key_fingerprint(key) }} as fingerprint
+            from {{ this }} group by {{ part }}
+        ),
+        delivered as (
+            select {{ part }} as part, count(*) as keys, {{ key_fingerprint(key) }} as fingerprint
+            from {{ source_relation }} group by {{ part }}
+        ),
+        changed_parts as (
+            select s.part from stored as s left join delivered as n on n.part = s.part
+            where n.part is null or n.keys <> s.keys or n.fingerprint <> s.fingerprint
+        )
+        select {{ key }} from {{ this }} where {{ part }} in (select part from changed_parts)
+        except
+        select {{ key }} from {{ source_relation }} where {{ part }} in (select part from changed_parts)
+    )
+{%- endmacro %}
