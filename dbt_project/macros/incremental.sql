@@ -25,14 +25,14 @@
 
 {#-
     Customers whose records may have changed hands since this model was last built: identity resolution and
-    erasure stamp them in identity.customer_changes. The model's newest load time is the watermark: every
-    resolution of the run that loaded it came after the load, so nothing newer than the model is missed (the
-    last night's changes are looked at twice, which costs little and is always safe).
+    erasure stamp them in identity.customer_changes. Each row of the model carries its customer's stamp
+    (customer_changed_at), so the newest stamp in the model is the last change it took in; a stamp that only
+    customers without rows received is looked at again next time (cheap, and always safe).
 -#}
-{% macro changed_customers_since(loaded_at_column) -%}
+{% macro changed_customers_since_last_build() -%}
     select customer_id
     from {{ source('identity', 'customer_changes') }}
-    where changed_at >= (select coalesce(max({{ loaded_at_column }}), cast('1900-01-01' as timestamp)) from {{ this }})
+    where changed_at > (select coalesce(max(customer_changed_at), cast('1900-01-01' as timestamp)) from {{ this }})
 {%- endmacro %}
 
 {#-

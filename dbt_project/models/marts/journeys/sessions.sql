@@ -35,7 +35,7 @@ record_customers as (
 
 {% if is_incremental() %}
 changed_customers as (
-    {{ changed_customers_since('last_loaded_at') }}
+    {{ changed_customers_since_last_build() }}
 ),
 
 device_now as (
@@ -145,6 +145,8 @@ select
     l.utm_medium as landing_utm_medium,
     l.utm_campaign as landing_utm_campaign,
     s.checkouts > 0 as converted,
-    s.last_loaded_at
+    s.last_loaded_at,
+    cc.changed_at as customer_changed_at
 from sessions as s
 inner join landing as l on l.device_id_hash = s.device_id_hash and l.session_number = s.session_number
+left join {{ source('identity', 'customer_changes') }} as cc on cc.customer_id = s.customer_id

@@ -8,6 +8,8 @@
     - rows of customers whose records changed hands since the last build (identity.customer_changes:
       a device linked to its owner today attributes its earlier anonymous events to them; a merge or
       an erasure changes the id) are rewritten, found by customer instead of by joining every row;
+      customer_changed_at, the customer's stamp, tells which changes the table has taken in (and is
+      the same in a full rebuild, since a row whose customer's stamp moved is rewritten);
     - rows whose source record is gone (a corrected file re-delivered for a day) are deleted
       (macro delete_gone_rows).
 -#}
@@ -27,7 +29,7 @@ with record_customers as (
 
 {% if is_incremental() %}
 changed_customers as (
-    {{ changed_customers_since('loaded_at') }}
+    {{ changed_customers_since_last_build() }}
 ),
 
 to_write as (
@@ -68,9 +70,11 @@ stitched as (
         u.order_key,
         u.marketing_source,
         u.source_partition,
-        u.loaded_at
+        u.loaded_at,
+        cc.changed_at as customer_changed_at
     from unioned as u
     left join record_customers as c on c.source_channel = u.source_channel and c.record_id = u.record_id
+    left join {{ source('identity', 'customer_changes') }} as cc on cc.customer_id = c.customer_id
 )
 
 select * from stitched
