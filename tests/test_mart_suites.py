@@ -120,3 +120,22 @@ def test_leaks_are_blocked_the_same_when_the_gate_reads_text_of_candidate_rows_o
         "expect_column_values_to_not_match_regex_list:channel_list",
         "expect_column_values_to_not_match_regex_list:loyalty_tier",
     }
+
+
+def test_parts_that_pass_are_stored_but_only_the_first_and_the_failed_are_rendered(pipeline_run, tmp_path) -> None:  # noqa: ANN001
+    """A mart validated in 30 parts renders the first part's Data Docs page and every failed part's, and the
+    check links the failed one; all results are stored."""
+    from expectations.runner import SuiteOutcome
+
+    frame = _real(pipeline_run, touchpoints.TABLE)
+    halves = [frame.iloc[: len(frame) // 2].copy(), frame.iloc[len(frame) // 2:].copy(), frame.iloc[:100].copy()]
+    halves[2].loc[halves[2].index[0], "channel"] = "carrier_pigeon"
+    outcomes = [validate(part, touchpoints.build(part), key=touchpoints.KEY, docs_dir=tmp_path, docs_only_if_failed=i > 0)
+                for i, part in enumerate(halves)]
+    first, passed, failed = outcomes
+    assert first.docs_url and passed.docs_url is None and failed.docs_url
+    pages = list((tmp_path / "site" / "validations").rglob("*.html"))
+    assert len(pages) == 2 and len(list((tmp_path / "store").rglob("*.json"))) >= 3
+    merged = SuiteOutcome.merge(outcomes)
+    assert merged.docs_url == failed.docs_url
+    assert [f.sample for f in merged.blocking_failures] == [[f"{halves[2].iloc[0]['touchpoint_id']}: carrier_pigeon"]]

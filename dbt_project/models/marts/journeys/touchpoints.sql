@@ -23,10 +23,7 @@
     )
 }}
 
-with record_customers as (
-    select * from {{ ref('int_known_customer_records') }}
-),
-
+with
 {% if is_incremental() %}
 changed_customers as (
     {{ changed_customers_since_last_build() }}
@@ -42,7 +39,7 @@ to_write as (
     where customer_id in (select customer_id from changed_customers)
     union
     select {{ dbt.concat(["source_channel", "':'", "record_id"]) }}
-    from record_customers
+    from {{ ref('int_known_customer_records') }}
     where customer_id in (select customer_id from changed_customers)
 ),
 
@@ -50,9 +47,21 @@ unioned as (
     select * from {{ ref('int_touchpoints_unioned') }}
     where touchpoint_id in (select touchpoint_id from to_write)
 ),
+
+stitching as (
+    {#- The record map cut to the rows to write first: a left join with all of it builds its hash table on
+        the whole map (63 million rows at a million customers). The map is read by ref, not through a CTE:
+        DuckDB materialises a CTE read more than once. -#}
+    select * from {{ ref('int_known_customer_records') }}
+    where {{ dbt.concat(["source_channel", "':'", "record_id"]) }} in (select touchpoint_id from to_write)
+),
 {% else %}
 unioned as (
     select * from {{ ref('int_touchpoints_unioned') }}
+),
+
+stitching as (
+    select * from {{ ref('int_known_customer_records') }}
 ),
 {% endif %}
 
@@ -73,7 +82,7 @@ stitched as (
         u.loaded_at,
         cc.changed_at as customer_changed_at
     from unioned as u
-    left join record_customers as c on c.source_channel = u.source_channel and c.record_id = u.record_id
+    left join stitching as c on c.source_channel = u.source_channel and c.record_id = u.record_id
     left join {{ source('identity', 'customer_changes') }} as cc on cc.customer_id = c.customer_id
 )
 
