@@ -81,8 +81,7 @@ def test_a_table_shrinking_overnight_blocks_and_growing_a_lot_warns() -> None:
     assert outcome(None).failed == [] and outcome(None).evaluated == 0
 
 
-@pytest.mark.parametrize("prefetch", [True, False], ids=["next_part_read_while_validating", "one_part_at_a_time"])
-def test_a_table_validated_in_parts_reports_like_a_whole(tmp_path: Path, prefetch: bool) -> None:
+def test_a_table_validated_in_parts_reports_like_a_whole(tmp_path: Path) -> None:
     """The gate's parts (one scan written out by key hash, read back part by part) hold every row once, keep a
     key's rows together, read back the types a direct read gives, and merge into the whole table's verdict."""
     from dagster_duckdb import DuckDBResource
@@ -97,7 +96,7 @@ def test_a_table_validated_in_parts_reports_like_a_whole(tmp_path: Path, prefetc
         conn.execute("create table orders as select * from frame")
         direct = conn.execute("select * from orders").df()
     no_candidates = pd.DataFrame({"order_key": pd.Series([], dtype=object)})
-    parts = list(_read_in_parts(warehouse, "select * from orders", "order_key", 3, no_candidates, prefetch=prefetch))
+    parts = list(_read_in_parts(warehouse, "select * from orders", "order_key", 3, no_candidates))
     assert len(parts) == 3 and sum(len(p) for p in parts) == len(frame)
     assert [set(p["order_key"]) & set(q["order_key"]) for i, p in enumerate(parts) for q in parts[i + 1:]] == [set()] * 3
     assert all((p.dtypes == direct.dtypes).all() and list(p.columns) == list(direct.columns) for p in parts)

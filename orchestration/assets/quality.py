@@ -11,7 +11,6 @@ import importlib
 import math
 import tempfile
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -69,15 +68,13 @@ def _quarantine(warehouse: DuckDBResource, outcome: Any, table: str, quarantine_
         return quarantine_rows(conn, table, quarantine_table, key, rejected)
 
 
-def _read_in_parts(warehouse: DuckDBResource, query: str, key: str, parts: int, candidates: pd.DataFrame,
-                   prefetch: bool = True) -> Iterator[pd.DataFrame]:
+def _read_in_parts(warehouse: DuckDBResource, query: str, key: str, parts: int, candidates: pd.DataFrame) -> Iterator[pd.DataFrame]:
     """The gate's query as ``parts`` frames that split the keys (a key's rows share a part, so uniqueness holds
     per part iff it holds overall): memory stays bounded at any table size.
 
     One scan writes the parts to a scratch folder as Parquet, each part then read on its own; filtering the
     table by key hash once per part re-read every column of the whole table per part (30 scans of 60 M
-    rows for touchpoints at a million customers). With ``prefetch`` the next part is read in a thread while
-    the caller validates this one (DuckDB and pyarrow release the GIL): two parts in memory instead of one.
+    rows for touchpoints at a million customers).
     """
     if parts == 1:
         with warehouse.get_connection() as conn:
@@ -89,23 +86,11 @@ def _read_in_parts(warehouse: DuckDBResource, query: str, key: str, parts: int, 
             conn.register("gate_candidates", candidates)
             conn.execute(f"copy (select *, hash({key}) % {parts} as _gate_part from ({query})) "
                          f"to '{scratch}' (format parquet, partition_by (_gate_part))")
-        folders = [f for part in range(parts) if (f := Path(scratch) / f"_gate_part={part}").exists()]
-        with duckdb.connect() as local, ThreadPoolExecutor(max_workers=1) as reader:
-
-            def read(folder: Path) -> pd.DataFrame:
-                with local.cursor() as cursor:  # a connection of its own for the reading thread
-                    return cursor.execute(
-                        f"select * from read_parquet('{folder.as_posix()}/*.parquet', hive_partitioning = false)").df()
-
-            if not prefetch:
-                yield from map(read, folders)
-                return
-            pending = reader.submit(read, folders[0]) if folders else None
-            for index in range(len(folders)):
-                frame = pending.result()
-                pending = reader.submit(read, folders[index + 1]) if index + 1 < len(folders) else None
-                yield frame
-                del frame
+        with duckdb.connect() as local:
+            for part in range(parts):
+                folder = Path(scratch) / f"_gate_part={part}"
+                if folder.exists():
+                    yield local.execute(f"select * from read_parquet('{folder.as_posix()}/*.parquet', hive_partitioning = false)").df()
 
 
 def gate_read(conn: duckdb.DuckDBPyConnection, suite: Any) -> tuple[int, str, pd.DataFrame]:
