@@ -23,6 +23,16 @@
     {{ exceptions.raise_compiler_error("key_fingerprint: no implementation for " ~ target.type) }}
 {%- endmacro %}
 
+{#- The newest value of a column of this model (a watermark); a date before any data while the table is empty. -#}
+{% macro newest_in_this(column) -%}
+    (select coalesce(max({{ column }}), cast('1900-01-01' as timestamp)) from {{ this }})
+{%- endmacro %}
+
+{#- A touchpoint's id, '<source channel>:<record id>': how touchpoints finds the rows of a source record. -#}
+{% macro touchpoint_id(source_channel, record_id) -%}
+    {{ dbt.concat([source_channel, "':'", record_id]) }}
+{%- endmacro %}
+
 {#-
     Customers whose records may have changed hands since this model was last built: identity resolution and
     erasure stamp them in identity.customer_changes. Each row of the model carries its customer's stamp
@@ -32,7 +42,7 @@
 {% macro changed_customers_since_last_build() -%}
     select customer_id
     from {{ source('identity', 'customer_changes') }}
-    where changed_at > (select coalesce(max(customer_changed_at), cast('1900-01-01' as timestamp)) from {{ this }})
+    where changed_at > {{ newest_in_this('customer_changed_at') }}
 {%- endmacro %}
 
 {#-

@@ -135,6 +135,6 @@ unioned as (
 )
 
 select
-    {{ dbt.concat(["source_channel", "':'", "record_id"]) }} as touchpoint_id,
+    {{ touchpoint_id('source_channel', 'record_id') }} as touchpoint_id,
     *
 from unioned

@@ -56,7 +56,7 @@ changed_devices as (
     from device_now as n
     left join device_stored as s on s.device_id_hash = n.device_id_hash
     where s.device_id_hash is null
-       or n.last_loaded_at > (select coalesce(max(last_loaded_at), cast('1900-01-01' as timestamp)) from {{ this }})
+       or n.last_loaded_at > {{ newest_in_this('last_loaded_at') }}
        or n.events <> s.events
     union
     select device_id_hash from {{ this }} where customer_id in (select customer_id from changed_customers)

@@ -32,13 +32,13 @@ changed_customers as (
 to_write as (
     select touchpoint_id
     from {{ ref('int_touchpoints_unioned') }}
-    where loaded_at > (select coalesce(max(loaded_at), cast('1900-01-01' as timestamp)) from {{ this }})
+    where loaded_at > {{ newest_in_this('loaded_at') }}
     union
     select touchpoint_id
     from {{ this }}
     where customer_id in (select customer_id from changed_customers)
     union
-    select {{ dbt.concat(["source_channel", "':'", "record_id"]) }}
+    select {{ touchpoint_id('source_channel', 'record_id') }}
     from {{ ref('int_known_customer_records') }}
     where customer_id in (select customer_id from changed_customers)
 ),
@@ -53,7 +53,7 @@ stitching as (
         the whole map (63 million rows at a million customers). The map is read by ref, not through a CTE:
         DuckDB materialises a CTE read more than once. -#}
     select * from {{ ref('int_known_customer_records') }}
-    where {{ dbt.concat(["source_channel", "':'", "record_id"]) }} in (select touchpoint_id from to_write)
+    where {{ touchpoint_id('source_channel', 'record_id') }} in (select touchpoint_id from to_write)
 ),
 {% else %}
 unioned as (
