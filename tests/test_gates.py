@@ -94,12 +94,12 @@ def test_a_table_validated_in_parts_reports_like_a_whole(tmp_path: Path) -> None
     with warehouse.get_connection() as conn:
         conn.register("frame", frame)
         conn.execute("create table orders as select * from frame")
-        direct = conn.execute("select * from orders").df()
-    no_candidates = pd.DataFrame({"order_key": pd.Series([], dtype=object)})
-    parts = list(_read_in_parts(warehouse, "select * from orders", "order_key", 3, no_candidates))
+    direct, = _read_in_parts(warehouse, "select * from orders", "order_key", 1)
+    parts = list(_read_in_parts(warehouse, "select * from orders", "order_key", 3))
     assert len(parts) == 3 and sum(len(p) for p in parts) == len(frame)
     assert [set(p["order_key"]) & set(q["order_key"]) for i, p in enumerate(parts) for q in parts[i + 1:]] == [set()] * 3
     assert all((p.dtypes == direct.dtypes).all() and list(p.columns) == list(direct.columns) for p in parts)
+    assert direct["ordered_at"].dtype.kind == "M" and direct["amount"].dtype.kind == "f" and len(direct) == len(frame)
     whole = validate(frame, orders.build(frame), key=orders.KEY)
     merged = SuiteOutcome.merge([validate(p, orders.build(p), key=orders.KEY) for p in parts])
     summary = sorted((f.expectation, f.column, f.unexpected_count) for f in merged.failed)

@@ -75,7 +75,8 @@ def test_duplicates_impossible_values_and_leaked_personal_data_block(pipeline_ru
 
 
 def test_duckdb_finds_every_personal_data_candidate_the_expectations_would(tmp_path) -> None:  # noqa: ANN001
-    """The RE2 prefilter is a superset of the Python patterns: on tricky values they flag the same rows."""
+    """The RE2 prefilter (one search over a row's text columns) flags the rows the Python patterns match in any
+    column, on tricky values, and no others."""
     import hashlib
     import re
 
@@ -88,19 +89,27 @@ def test_duckdb_finds_every_personal_data_candidate_the_expectations_would(tmp_p
         "上海市浦东新区世纪大道100号", "utm_source=newsletter", None, "", "name@domain", "x@y.cn",
     ]
     values += [hashlib.sha256(str(i).encode()).hexdigest() for i in range(2000)]  # pseudonyms: never personal
-    frame = pd.DataFrame({"k": range(len(values)), "text": values})
+    # A second column, searched in the same pass: halves of a phone or an e-mail split over two columns are no match.
+    firsts, seconds = ["call 07700", "wang.fang", "+86 138", "1380013", "mail me at x"], ["900123", "@163.com", "0013 8000", "8000", "@y.cn"]
+    other = [hashlib.sha256(str(i).encode()).hexdigest()[:12] for i in range(len(values))] + seconds
+    frame = pd.DataFrame({"k": range(len(values) + len(firsts)), "text": values + firsts, "other": other})
     with duckdb.connect(str(tmp_path / "w.duckdb")) as conn:
         conn.register("frame", frame)
-        flagged = conn.execute(f"select k, {personal_data_candidate_sql(['text'])} from frame").df()
-    python = frame["text"].map(lambda v: isinstance(v, str) and any(re.search(p, v) for p in PERSONAL_DATA_PATTERNS.values()))
-    assert python.sum() >= 8
-    assert (flagged[CANDIDATE_COLUMN].to_numpy() == python.to_numpy()).all(), frame[flagged[CANDIDATE_COLUMN] != python]
+        flagged = conn.execute(f"select k, {personal_data_candidate_sql(['text', 'other'])} from frame order by k").df()
+        alone = conn.execute(f"select k, {personal_data_candidate_sql(['other'])} from frame order by k").df()
+
+    def python(column: str) -> pd.Series:
+        return frame[column].map(lambda v: isinstance(v, str) and any(re.search(p, v) for p in PERSONAL_DATA_PATTERNS.values()))
+
+    assert python("text").sum() >= 8 and not python("other").any() and not alone[CANDIDATE_COLUMN].any()
+    either = python("text") | python("other")
+    assert (flagged[CANDIDATE_COLUMN].to_numpy() == either.to_numpy()).all(), frame[flagged[CANDIDATE_COLUMN] != either]
 
 
 def test_leaks_are_blocked_the_same_when_the_gate_reads_text_of_candidate_rows_only(pipeline_run, tmp_path) -> None:  # noqa: ANN001
     """The gate's query (``gate_select_sql``) sends the columns the rules use, and other text only on rows the
     DuckDB prefilter marks: a leak is blocked exactly as on the whole table."""
-    from expectations.suites.common import CANDIDATE_COLUMN, gate_select_sql, personal_data_candidates_sql
+    from expectations.suites.common import CANDIDATE_COLUMN, gate_select_sql
 
     people = _real(pipeline_run, customers.TABLE)
     people.loc[2, "channel_list"] = "pos_transactions, 李娜 <li.na1234@qq.com>"
@@ -108,10 +117,7 @@ def test_leaks_are_blocked_the_same_when_the_gate_reads_text_of_candidate_rows_o
     text = [c for c in people.columns if pd.api.types.is_string_dtype(people[c]) or people[c].dtype == object]
     with duckdb.connect(str(tmp_path / "w.duckdb")) as conn:
         conn.register("people", people)
-        candidates = conn.execute(personal_data_candidates_sql("people", customers.KEY, text)).df()
-        conn.register("candidates", candidates)
-        read = conn.execute(gate_select_sql(customers.build(people), "people", customers.KEY, list(people.columns), text,
-                                            "candidates")).df()
+        read = conn.execute(gate_select_sql(customers.build(people), "people", list(people.columns), text)).df()
     assert int(read[CANDIDATE_COLUMN].sum()) == 2
     assert read["channel_list"].notna().sum() == 2  # text only the personal-data rule reads: on the candidate rows
     assert read["relationship_level"].notna().sum() == len(people)  # a rule reads it: every row

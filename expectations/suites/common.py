@@ -27,24 +27,24 @@ CANDIDATE_COLUMN = "_personal_data_candidate"
 
 
 def personal_data_candidate_sql(text_columns: list[str]) -> str:
-    """A DuckDB boolean: does any of the text columns hold something the personal-data patterns may match."""
-    tests = [f"coalesce(regexp_matches({column}, '{pattern}'), false)"
-             for column in text_columns for pattern in PERSONAL_DATA_PATTERNS_RE2.values()]
-    return f"({' or '.join(tests) or 'false'}) as {CANDIDATE_COLUMN}"
+    """A DuckDB boolean: may any of the text columns hold something the personal-data patterns match.
+
+    One RE2 search per row, over the row's text values joined by line breaks, for both patterns at once: no
+    pattern matches across a line break (e-mails exclude white space, phones allow spaces and dashes only)
+    and a line break is a non-hex neighbour, as the start and end of a value are. At a million customers
+    that is 15 s for touchpoints' 60 M rows, where one search per column and pattern took 37 s."""
+    if not text_columns:
+        return f"false as {CANDIDATE_COLUMN}"
+    joined = "concat_ws(chr(10), " + ", ".join(f'"{c}"' for c in text_columns) + ")"
+    either = "|".join(f"(?:{pattern})" for pattern in PERSONAL_DATA_PATTERNS_RE2.values())
+    return f"coalesce(regexp_matches({joined}, '{either}'), false) as {CANDIDATE_COLUMN}"
 
 
-def personal_data_candidates_sql(table: str, key: str, text_columns: list[str]) -> str:
-    """The keys of the rows the personal-data rule must look at: one scan of the table with the RE2 prefilter,
-    run once per gate however many parts the table is validated in (usually it finds nothing)."""
-    return f"select {key} from (select {key}, {personal_data_candidate_sql(text_columns)} from {table}) where {CANDIDATE_COLUMN}"
-
-
-def gate_select_sql(suite: gx.ExpectationSuite, table: str, key: str, columns: list[str], text_columns: list[str],
-                    candidates: str) -> str:
-    """The query a mart gate reads: the columns the suite's rules use, and ``CANDIDATE_COLUMN`` (is the row's key in
-    ``candidates``, a relation of the keys ``personal_data_candidates_sql`` found). A text column that only the
-    personal-data rule reads is sent to the rule only on candidate rows (null elsewhere, where the rule does not
-    look): a table of tens of millions of rows crosses into pandas without its text."""
+def gate_select_sql(suite: gx.ExpectationSuite, table: str, columns: list[str], text_columns: list[str]) -> str:
+    """The query a mart gate reads: the columns the suite's rules use, and ``CANDIDATE_COLUMN`` (the RE2
+    prefilter, ``personal_data_candidate_sql``, computed in the same scan). A text column that only the
+    personal-data rule reads is sent to the rule only on candidate rows (null elsewhere, where the rule does
+    not look): a table of tens of millions of rows crosses into pandas without its text."""
     used: set[str] = set()
     for expectation in suite.expectations:
         if isinstance(expectation, gxe.ExpectColumnValuesToNotMatchRegexList):
@@ -60,7 +60,7 @@ def gate_select_sql(suite: gx.ExpectationSuite, table: str, key: str, columns: l
         for c in columns if c in used or c in text_columns
     ]
     return (f"select {', '.join(selected + [CANDIDATE_COLUMN])} "
-            f"from (select *, {key} in (select {key} from {candidates}) as {CANDIDATE_COLUMN} from {table})")
+            f"from (select *, {personal_data_candidate_sql(text_columns)} from {table})")
 
 
 def key(column: str) -> list[gxe.Expectation]:

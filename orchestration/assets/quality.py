@@ -68,7 +68,7 @@ def _quarantine(warehouse: DuckDBResource, outcome: Any, table: str, quarantine_
         return quarantine_rows(conn, table, quarantine_table, key, rejected)
 
 
-def _read_in_parts(warehouse: DuckDBResource, query: str, key: str, parts: int, candidates: pd.DataFrame) -> Iterator[pd.DataFrame]:
+def _read_in_parts(warehouse: DuckDBResource, query: str, key: str, parts: int) -> Iterator[pd.DataFrame]:
     """The gate's query as ``parts`` frames that split the keys (a key's rows share a part, so uniqueness holds
     per part iff it holds overall): memory stays bounded at any table size.
 
@@ -78,34 +78,35 @@ def _read_in_parts(warehouse: DuckDBResource, query: str, key: str, parts: int, 
     """
     if parts == 1:
         with warehouse.get_connection() as conn:
-            conn.register("gate_candidates", candidates)
-            yield conn.execute(query).df()
+            yield _frame(conn, query)
         return
     with tempfile.TemporaryDirectory(prefix="clientele-gate-") as scratch:
         with warehouse.get_connection() as conn:
-            conn.register("gate_candidates", candidates)
             conn.execute(f"copy (select *, hash({key}) % {parts} as _gate_part from ({query})) "
                          f"to '{scratch}' (format parquet, partition_by (_gate_part))")
         with duckdb.connect() as local:
             for part in range(parts):
                 folder = Path(scratch) / f"_gate_part={part}"
                 if folder.exists():
-                    yield local.execute(f"select * from read_parquet('{folder.as_posix()}/*.parquet', hive_partitioning = false)").df()
+                    yield _frame(local, f"select * from read_parquet('{folder.as_posix()}/*.parquet', hive_partitioning = false)")
 
 
-def gate_read(conn: duckdb.DuckDBPyConnection, suite: Any) -> tuple[int, str, pd.DataFrame]:
-    """What a mart gate reads for ``suite``: the table's row count, the query of its parts (``gate_select_sql``
-    over ``gate_candidates``) and the keys of the rows the personal-data prefilter marks (registered as
-    ``gate_candidates`` by ``_read_in_parts``)."""
-    from expectations.suites.common import CANDIDATE_COLUMN, gate_select_sql, personal_data_candidates_sql
+def _frame(conn: duckdb.DuckDBPyConnection, query: str) -> pd.DataFrame:
+    """A query's rows as pandas through Arrow, in one chunk per column: 0.4 s for a 2,000,000-row part of
+    touchpoints where ``.df()`` takes 1.6 s; unchunked, because GX's row conditions ``take`` from every column
+    and a chunked Arrow column makes that slower than the read saves."""
+    return conn.sql(query).to_arrow_table().combine_chunks().to_pandas()
+
+
+def gate_read(conn: duckdb.DuckDBPyConnection, suite: Any) -> tuple[int, str]:
+    """What a mart gate reads for ``suite``: the table's row count and the query of its parts (``gate_select_sql``)."""
+    from expectations.suites.common import CANDIDATE_COLUMN, gate_select_sql
 
     rows = conn.execute(f"select count(*) from {suite.TABLE}").fetchone()[0]
     empty = conn.execute(f"select *, false as {CANDIDATE_COLUMN} from {suite.TABLE} limit 0").df()
     types = dict(conn.execute(f"select column_name, column_type from (describe {suite.TABLE})").fetchall())
     text_columns = [c for c, t in types.items() if t == "VARCHAR"]
-    candidates = conn.execute(personal_data_candidates_sql(suite.TABLE, suite.KEY, text_columns)).df()
-    query = gate_select_sql(suite.build(empty), suite.TABLE, suite.KEY, list(types), text_columns, "gate_candidates")
-    return rows, query, candidates
+    return rows, gate_select_sql(suite.build(empty), suite.TABLE, list(types), text_columns)
 
 
 def _build_mart_check(suite_name: str, asset_key: dg.AssetKey) -> dg.AssetChecksDefinition:
@@ -122,10 +123,10 @@ def _build_mart_check(suite_name: str, asset_key: dg.AssetKey) -> dg.AssetChecks
 
         suite = importlib.import_module(f"expectations.suites.{suite_name}")
         with warehouse.get_connection() as conn:
-            rows, query, candidates = gate_read(conn, suite)
+            rows, query = gate_read(conn, suite)
         parts = max(1, math.ceil(rows / GATE_PART_ROWS))
         outcomes = []
-        for frame in _read_in_parts(warehouse, query, suite.KEY, parts, candidates):
+        for frame in _read_in_parts(warehouse, query, suite.KEY, parts):
             outcomes.append(validate(frame, suite.build(frame), key=suite.KEY, docs_dir=paths.data_docs,
                                      docs_only_if_failed=bool(outcomes)))  # the first part's page, and failures
             del frame
