@@ -398,6 +398,7 @@ def main() -> int:
     stages = full["stages"]
     within = full["seconds"] <= TARGET_MINUTES * 60 and full["peak_gib"] <= TARGET_GIB
     slowest = max(STAGES, key=lambda s: stages.get(s, {}).get("seconds", 0))
+    gates = stages.get("gates", {}).get("seconds", 0)
     result = {
         "date": date.today().isoformat(), "customers": args.customers, "days": args.days, "machine_cores": os.cpu_count(),
         "generation": generation, "rows": row_counts(home), "identity": identity_resolution(home),
@@ -407,7 +408,8 @@ def main() -> int:
             "full refresh / scan-and-aggregate (aim 10x)": f"{full['seconds'] / base['scan_and_aggregate']['seconds']:.1f}x",
             "ingest stage / plain DuckDB read": f"{stages['ingest']['seconds'] / base['plain_read']['seconds']:.1f}x",
             "plain lifetimes / CLV stage": f"{base['plain_lifetimes']['seconds'] / stages['clv']['seconds']:.1f}x",
-            "gates / full refresh (aim <= 10%)": f"{stages.get('gates', {}).get('seconds', 0) / full['seconds']:.1%}",
+            "gates / full refresh": f"{gates / full['seconds']:.1%}",
+            "gates / full refresh without them (the gates' addition, aim <= 10%)": f"{gates / (full['seconds'] - gates):.1%}",
             "one new night / full refresh (aim < 15%)": night_ratio(nightly, full),
         },
         "targets": ("met" if within else "MISSED") + f"; slowest stage: {slowest} ({stages[slowest]['seconds']} s)",
