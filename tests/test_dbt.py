@@ -56,3 +56,62 @@ def test_quarantined_rows_are_counted_by_channel_day_and_reason(pipeline_run, tm
         ("pos_transactions", "2026-10-30", "missing_required:store_id", 2, 1),
         ("pos_transactions", "2026-10-31", "malformed_row:unquoted_value", 1, 1),
     ]
+
+
+STAGING = {"stg_app__events": "app_web_events", "stg_pos__transactions": "pos_transactions",
+           "stg_ecommerce__orders": "ecommerce_orders", "stg_crm__members": "crm_members",
+           "stg_service__tickets": "service_tickets", "stg_survey__responses": "survey_responses",
+           "stg_marketing__events": "marketing_events", "stg_privacy__requests": "privacy_requests"}
+
+
+def test_staging_a_night_equals_staging_everything_again(pipeline_run, tmp_path: Path) -> None:  # noqa: ANN001
+    """Staging is incremental by landing day. Yesterday's build saw less: the last three days had not landed.
+    Tonight they land, an old day is loaded again (a corrected file: new load time, other values), a gate sets a
+    few rows of another day aside, and every row of a third day is gone. Staging tonight must equal staging
+    everything again, in every staging table."""
+    warehouse = tmp_path / pipeline_run.warehouse.name
+    shutil.copy(pipeline_run.warehouse, warehouse)
+    days = pipeline_run.days
+    with duckdb.connect(str(warehouse)) as conn:
+        conn.execute("create schema arriving")
+        for channel in STAGING.values():
+            conn.execute(f"create table arriving.{channel} as select * from raw.{channel} where _partition > ?", [days[-4]])
+            conn.execute(f"delete from raw.{channel} where _partition > ?", [days[-4]])
+    build = run_dbt("run", "--select", "staging", "--full-refresh", warehouse=warehouse)  # yesterday
+    assert build.returncode == 0, build.stdout[-3000:]
+
+    reloaded, trimmed, emptied = days[10], days[20], days[30]
+    with duckdb.connect(str(warehouse)) as conn:
+        for channel in STAGING.values():
+            conn.execute(f"insert into raw.{channel} select * replace (current_timestamp::timestamp as _loaded_at) "
+                         f"from arriving.{channel}")
+        conn.execute("update raw.crm_members set city = city || ' (corrected)', "
+                     "_loaded_at = current_timestamp::timestamp where _partition = ?", [reloaded])
+        conn.execute("delete from raw.pos_transactions where transaction_id in (select transaction_id from "
+                     "raw.pos_transactions where _partition = ? order by transaction_id limit 3)", [trimmed])
+        conn.execute("delete from raw.app_web_events where _partition = ?", [emptied])
+        changed = conn.execute(
+            "select (select count(*) from raw.crm_members where _partition = ?), "
+            "(select count(*) from raw.pos_transactions where _partition = ?), "
+            "(select count(*) from staging.stg_app__events where source_partition = ?)", [reloaded, trimmed, emptied]
+        ).fetchone()
+    assert min(changed) > 0, changed
+
+    night = run_dbt("run", "--select", "staging", warehouse=warehouse)  # tonight, incremental
+    assert night.returncode == 0, night.stdout[-3000:]
+    with duckdb.connect(str(warehouse)) as conn:
+        conn.execute("create schema incremental")
+        for table in STAGING:
+            conn.execute(f"create table incremental.{table} as select * from staging.{table}")
+    rebuild = run_dbt("run", "--select", "staging", "--full-refresh", warehouse=warehouse)  # tonight, everything
+    assert rebuild.returncode == 0, rebuild.stdout[-3000:]
+    with duckdb.connect(str(warehouse)) as conn:
+        for table in STAGING:
+            only_incremental, only_full, rows = conn.execute(
+                f"""select (select count(*) from (select * from incremental.{table} except all select * from staging.{table})),
+                           (select count(*) from (select * from staging.{table} except all select * from incremental.{table})),
+                           (select count(*) from staging.{table})""").fetchone()
+            assert (only_incremental, only_full) == (0, 0), table
+            assert rows > 0, table
+        corrected = conn.execute("select count(*) from staging.stg_crm__members where city like '%(corrected)'").fetchone()[0]
+    assert corrected == changed[0]

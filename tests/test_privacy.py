@@ -13,7 +13,7 @@ import pandas as pd
 from orchestration.ingest.contracts import CONTRACTS
 from orchestration.privacy.keys import load_key, pseudonymize
 from orchestration.serving.publish import current_path
-from tests.conftest import configure_environment
+from tests.conftest import configure_environment, run_dbt
 
 
 def _person_values(truth: pd.DataFrame, person: str, anonymous_devices: set[str]) -> dict[str, list[str]]:
@@ -166,6 +166,23 @@ def test_erasure_and_opt_out_are_honoured_on_the_next_run(pipeline_run, tmp_path
             assert _search_everywhere(served, needles + hashes) == [], person
         # Older published versions held the person: none is kept.
         assert [p.name for p in (home / "serving" / "versions").iterdir()] == [os.readlink(home / "serving" / "current").split("/")[-1]]
+        # Staging keeps rows across nights: the erased rows equal rows staged again from the scrubbed raw rows.
+        rebuilt = tmp_path / "rebuilt" / settings.warehouse_path.name
+        rebuilt.parent.mkdir()
+        shutil.copy(settings.warehouse_path, rebuilt)
+        with duckdb.connect(str(rebuilt)) as conn:
+            staged = [t for t, in conn.execute("select table_name from duckdb_tables() where schema_name = 'staging'").fetchall()]
+            conn.execute("create schema kept")
+            for table in staged:
+                conn.execute(f"create table kept.{table} as select * from staging.{table}")
+        build = run_dbt("run", "--select", "staging", "--full-refresh", warehouse=rebuilt)
+        assert build.returncode == 0, build.stdout[-3000:]
+        with duckdb.connect(str(rebuilt), read_only=True) as conn:
+            for table in staged:
+                differ = conn.execute(f"select count(*) from (select * from kept.{table} except all select * from staging.{table})"
+                                      f" union all select count(*) from (select * from staging.{table} except all "
+                                      f"select * from kept.{table})").fetchall()
+                assert differ == [(0,), (0,)], table
     finally:
         os.environ.clear()
         os.environ.update(saved)

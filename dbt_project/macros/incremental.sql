@@ -1,6 +1,37 @@
 {#-
-    Helpers of the incremental marts (touchpoints, sessions): what changed since they were last built.
+    Helpers of the incremental models (staging, touchpoints, sessions): what changed since they were last built.
 -#}
+
+{#-
+    Staging: the raw rows of the partitions (landing days) to stage. A full build stages every partition; an
+    incremental one the partitions whose raw rows differ from what was staged: row count or newest load time
+    (a day loaded again gets a new load time; rows a gate or the loader set aside since lower the count) or not
+    staged at all. Staging is row by row, so a partition staged again equals its full build; erasure clears the
+    staged rows of erased people itself (orchestration/privacy/erasure.py), as it clears raw.
+-#}
+{% macro raw_rows_to_stage(source_relation) -%}
+    select * from {{ source_relation }}
+    {%- if is_incremental() %}
+    where _partition in (
+        select r._partition
+        from (
+            select _partition, count(*) as row_count, max(_loaded_at) as loaded_at
+            from {{ source_relation }} group by _partition
+        ) as r
+        left join (
+            select source_partition, count(*) as row_count, max(loaded_at) as loaded_at
+            from {{ this }} group by source_partition
+        ) as s on s.source_partition = r._partition
+        where s.source_partition is null or s.row_count <> r.row_count or s.loaded_at <> r.loaded_at
+    )
+    {%- endif %}
+{%- endmacro %}
+
+{#- Post-hook of staging: partitions raw no longer holds (every row of a day set aside) leave staging too. -#}
+{% macro delete_partitions_gone_from(source_relation) -%}
+    delete from {{ this }}
+    where source_partition not in (select distinct _partition from {{ source_relation }})
+{%- endmacro %}
 
 {#- An aggregate that summarises a set of keys: equal sets give equal values, a lost or added key changes it. -#}
 {% macro key_fingerprint(expr) -%}

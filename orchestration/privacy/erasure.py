@@ -12,7 +12,9 @@ loyalty id and devices linked to it). For each such customer:
   totals still add up but no longer point to anyone;
 - ``quarantine`` rows whose raw text holds one of those raw values lose the text; CLV scores a
   gate quarantined for the customer are deleted;
-- in ``staging``, rows holding a suppressed hash lose every hash column; in
+- in ``staging``, rows holding a suppressed hash lose every hash column (and the status and
+  junk value derived from the same raw value: staging is incremental, so a staged row must equal
+  one staged again from the scrubbed raw row); in
   ``intermediate``, ``identity`` and ``marts`` (where incremental models such
   as ``sessions`` keep rows across runs) such rows are deleted; the customer_id
   is marked ``erased`` in the registry;
@@ -219,9 +221,24 @@ def _scrub_derived(conn: duckdb.DuckDBPyConnection, run_at: datetime) -> None:
         elif schema in DELETE_ROWS_IN or table.startswith("int_"):
             conn.execute(f"delete from {schema}.{table} where {hit}")
         else:
-            conn.execute(f"update {schema}.{table} set {', '.join(f'{c} = null' for c in own)} where {hit}")
+            cleared = _with_companions(conn, schema, table, own)
+            conn.execute(f"update {schema}.{table} set {', '.join(f'{c} = null' for c in cleared)} where {hit}")
         for column in set(columns) & references:
-            conn.execute(f"update {schema}.{table} set {column} = null where {column} in {suppressed}")
+            cleared = _with_companions(conn, schema, table, [column])
+            conn.execute(f"update {schema}.{table} set {', '.join(f'{c} = null' for c in cleared)} "
+                         f"where {column} in {suppressed}")
+
+
+def _with_companions(conn: duckdb.DuckDBPyConnection, schema: str, table: str, hash_columns: list[str]) -> list[str]:
+    """Hash columns and the columns staging derives from the same raw value (``<name>_status``,
+    ``<name>_blocked_value``): cleared together, a staged row equals one staged again from the scrubbed raw row,
+    so incremental staging (which keeps rows across nights) and a full rebuild agree."""
+    present = {c for c, in conn.execute(
+        "select column_name from information_schema.columns where table_schema = ? and table_name = ? "
+        "and table_catalog = current_database()", [schema, table]).fetchall()}
+    stems = [c.removesuffix("_hash") for c in hash_columns if c.endswith("_hash")]
+    return hash_columns + [f"{stem}{suffix}" for stem in stems for suffix in ("_status", "_blocked_value")
+                           if f"{stem}{suffix}" in present]
 
 
 def _exists(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:

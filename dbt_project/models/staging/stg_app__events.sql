@@ -1,5 +1,7 @@
+{{ config(post_hook="{{ delete_partitions_gone_from(source('raw', 'app_web_events')) }}") }}
+
 with source as (
-    select * from {{ source('raw', 'app_web_events') }}
+    {{ raw_rows_to_stage(source('raw', 'app_web_events')) }}
 ),
 
 renamed as (

@@ -1,5 +1,7 @@
+{{ config(post_hook="{{ delete_partitions_gone_from(source('raw', 'crm_members')) }}") }}
+
 with source as (
-    select * from {{ source('raw', 'crm_members') }}
+    {{ raw_rows_to_stage(source('raw', 'crm_members')) }}
 ),
 
 renamed as (

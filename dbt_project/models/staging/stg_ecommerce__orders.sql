@@ -1,5 +1,7 @@
+{{ config(post_hook="{{ delete_partitions_gone_from(source('raw', 'ecommerce_orders')) }}") }}
+
 with source as (
-    select * from {{ source('raw', 'ecommerce_orders') }}
+    {{ raw_rows_to_stage(source('raw', 'ecommerce_orders')) }}
 ),
 
 renamed as (

@@ -1,5 +1,7 @@
+{{ config(post_hook="{{ delete_partitions_gone_from(source('raw', 'marketing_events')) }}") }}
+
 with source as (
-    select * from {{ source('raw', 'marketing_events') }}
+    {{ raw_rows_to_stage(source('raw', 'marketing_events')) }}
 ),
 
 renamed as (

@@ -1,5 +1,7 @@
+{{ config(post_hook="{{ delete_partitions_gone_from(source('raw', 'pos_transactions')) }}") }}
+
 with source as (
-    select * from {{ source('raw', 'pos_transactions') }}
+    {{ raw_rows_to_stage(source('raw', 'pos_transactions')) }}
 ),
 
 renamed as (

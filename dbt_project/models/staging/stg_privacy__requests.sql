@@ -1,5 +1,7 @@
+{{ config(post_hook="{{ delete_partitions_gone_from(source('raw', 'privacy_requests')) }}") }}
+
 with source as (
-    select * from {{ source('raw', 'privacy_requests') }}
+    {{ raw_rows_to_stage(source('raw', 'privacy_requests')) }}
 ),
 
 renamed as (

@@ -1,5 +1,7 @@
+{{ config(post_hook="{{ delete_partitions_gone_from(source('raw', 'service_tickets')) }}") }}
+
 with source as (
-    select * from {{ source('raw', 'service_tickets') }}
+    {{ raw_rows_to_stage(source('raw', 'service_tickets')) }}
 ),
 
 renamed as (

@@ -1,5 +1,7 @@
+{{ config(post_hook="{{ delete_partitions_gone_from(source('raw', 'survey_responses')) }}") }}
+
 with source as (
-    select * from {{ source('raw', 'survey_responses') }}
+    {{ raw_rows_to_stage(source('raw', 'survey_responses')) }}
 ),
 
 renamed as (
