@@ -9,12 +9,13 @@ loyalty id and devices linked to it). For each such customer:
   what keeps a re-ingested landing file from bringing the person back);
 - in ``raw``, the personal and identifier columns (and kept extra columns) of
   the customer's records are set to NULL; facts such as amounts stay, so
-  totals still add up but no longer point to anyone;
+  totals still add up but no longer point to anyone; a row scrubbed now gets
+  a new ``_loaded_at``, so the next night stages its day again from the
+  scrubbed row (staging is incremental by landing day, and derives columns
+  such as ``has_comment`` that the hash scrub below does not touch);
 - ``quarantine`` rows whose raw text holds one of those raw values lose the text; CLV scores a
   gate quarantined for the customer are deleted;
-- in ``staging``, rows holding a suppressed hash lose every hash column (and the status and
-  junk value derived from the same raw value: staging is incremental, so a staged row must equal
-  one staged again from the scrubbed raw row); in
+- in ``staging``, rows holding a suppressed hash lose every hash column at once; in
   ``intermediate``, ``identity`` and ``marts`` (where incremental models such
   as ``sessions`` keep rows across runs) such rows are deleted; the customer_id
   is marked ``erased`` in the registry;
@@ -121,7 +122,7 @@ def _apply(conn: duckdb.DuckDBPyConnection, requests: str, run_at: datetime) -> 
         select distinct o.source_channel, o.record_id from intermediate.int_identifier_occurrences o
         join privacy.suppressed_identifiers p using (identifier_type, identifier_hash)"""
     )
-    raw_rows, quarantine_rows = _scrub_raw(conn)
+    raw_rows, quarantine_rows = _scrub_raw(conn, run_at)
     _scrub_derived(conn, run_at)
     conn.execute(
         """update raw.privacy_requests set identifier_value = null
@@ -137,7 +138,7 @@ def _apply(conn: duckdb.DuckDBPyConnection, requests: str, run_at: datetime) -> 
     return ErasureResult(new, customers, suppressed, raw_rows, quarantine_rows)
 
 
-def _scrub_raw(conn: duckdb.DuckDBPyConnection) -> tuple[int, int]:
+def _scrub_raw(conn: duckdb.DuckDBPyConnection, run_at: datetime) -> tuple[int, int]:
     """NULL the personal and identifier columns of erased records, and references to them in others' records;
     blank quarantined text that holds their values."""
     channels = {
@@ -162,13 +163,15 @@ def _scrub_raw(conn: duckdb.DuckDBPyConnection) -> tuple[int, int]:
     raw_rows = 0
     for channel, contract in channels.items():
         columns = [*erasable[channel], "_extra"]
+        still_held = " or ".join(f"{c} is not null" for c in columns)  # rows scrubbed on an earlier run stay as they are
         raw_rows += conn.execute(
-            f"update raw.{channel} set {', '.join(f'{c} = null' for c in columns)} where {own_records[channel]}"
+            f"update raw.{channel} set {', '.join(f'{c} = null' for c in columns)}, _loaded_at = ? "
+            f"where {own_records[channel]} and ({still_held})", [run_at]
         ).fetchall()[0][0]
         for column in [c.name for c in contract.columns if c.refers_to]:
             conn.execute(
-                f"update raw.{channel} set {column} = null "
-                f"where lower(trim({column})) in (select value from erased_values)"
+                f"update raw.{channel} set {column} = null, _loaded_at = ? "
+                f"where lower(trim({column})) in (select value from erased_values)", [run_at]
             )
     quarantine_rows = 0
     for channel in CONTRACTS:
@@ -221,24 +224,9 @@ def _scrub_derived(conn: duckdb.DuckDBPyConnection, run_at: datetime) -> None:
         elif schema in DELETE_ROWS_IN or table.startswith("int_"):
             conn.execute(f"delete from {schema}.{table} where {hit}")
         else:
-            cleared = _with_companions(conn, schema, table, own)
-            conn.execute(f"update {schema}.{table} set {', '.join(f'{c} = null' for c in cleared)} where {hit}")
+            conn.execute(f"update {schema}.{table} set {', '.join(f'{c} = null' for c in own)} where {hit}")
         for column in set(columns) & references:
-            cleared = _with_companions(conn, schema, table, [column])
-            conn.execute(f"update {schema}.{table} set {', '.join(f'{c} = null' for c in cleared)} "
-                         f"where {column} in {suppressed}")
-
-
-def _with_companions(conn: duckdb.DuckDBPyConnection, schema: str, table: str, hash_columns: list[str]) -> list[str]:
-    """Hash columns and the columns staging derives from the same raw value (``<name>_status``,
-    ``<name>_blocked_value``): cleared together, a staged row equals one staged again from the scrubbed raw row,
-    so incremental staging (which keeps rows across nights) and a full rebuild agree."""
-    present = {c for c, in conn.execute(
-        "select column_name from information_schema.columns where table_schema = ? and table_name = ? "
-        "and table_catalog = current_database()", [schema, table]).fetchall()}
-    stems = [c.removesuffix("_hash") for c in hash_columns if c.endswith("_hash")]
-    return hash_columns + [f"{stem}{suffix}" for stem in stems for suffix in ("_status", "_blocked_value")
-                           if f"{stem}{suffix}" in present]
+            conn.execute(f"update {schema}.{table} set {column} = null where {column} in {suppressed}")
 
 
 def _exists(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
