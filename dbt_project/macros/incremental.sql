@@ -3,34 +3,23 @@
 -#}
 
 {#-
-    Staging: the raw rows of the partitions (landing days) to stage. A full build stages every partition; an
-    incremental one the partitions whose raw rows differ from what was staged: row count or newest load time
-    (a day loaded again gets a new load time; rows a gate or the loader set aside since lower the count) or not
-    staged at all. Staging is row by row, so a partition staged again equals its full build; erasure clears the
-    staged rows of erased people itself (orchestration/privacy/erasure.py), as it clears raw.
+    Staging: the raw rows to stage. A full build stages every row; an incremental one the rows written to raw
+    since the newest load time staging holds (a day loaded or loaded again, a row an erasure scrubbed: each gets
+    a new _loaded_at), replaced by the record's key (delete+insert). Rows raw no longer holds (set aside by a
+    gate or the loader, a day re-delivered with fewer rows) leave with the post-hook stage_deletions_from_raw.
+    Staging is row by row, so the result equals staging everything again (tests/test_dbt.py).
 -#}
 {% macro raw_rows_to_stage(source_relation) -%}
     select * from {{ source_relation }}
     {%- if is_incremental() %}
-    where _partition in (
-        select r._partition
-        from (
-            select _partition, count(*) as row_count, max(_loaded_at) as loaded_at
-            from {{ source_relation }} group by _partition
-        ) as r
-        left join (
-            select source_partition, count(*) as row_count, max(loaded_at) as loaded_at
-            from {{ this }} group by source_partition
-        ) as s on s.source_partition = r._partition
-        where s.source_partition is null or s.row_count <> r.row_count or s.loaded_at <> r.loaded_at
-    )
+    where _loaded_at > {{ newest_in_this('loaded_at') }}
     {%- endif %}
 {%- endmacro %}
 
-{#- Post-hook of staging: partitions raw no longer holds (every row of a day set aside) leave staging too. -#}
-{% macro delete_partitions_gone_from(source_relation) -%}
-    delete from {{ this }}
-    where source_partition not in (select distinct _partition from {{ source_relation }})
+{#- Post-hook of staging: staged rows whose raw row is gone are deleted (delete_gone_rows, by landing day). -#}
+{% macro stage_deletions_from_raw(source_relation, key) -%}
+    {{ delete_gone_rows("(select " ~ key ~ ", _partition as source_partition from " ~ source_relation ~ ") as raw_rows",
+                        key, ['source_partition']) }}
 {%- endmacro %}
 
 {#- An aggregate that summarises a set of keys: equal sets give equal values, a lost or added key changes it. -#}

@@ -10,9 +10,9 @@ loyalty id and devices linked to it). For each such customer:
 - in ``raw``, the personal and identifier columns (and kept extra columns) of
   the customer's records are set to NULL; facts such as amounts stay, so
   totals still add up but no longer point to anyone; a row scrubbed now gets
-  a new ``_loaded_at``, so the next night stages its day again from the
-  scrubbed row (staging is incremental by landing day, and derives columns
-  such as ``has_comment`` that the hash scrub below does not touch);
+  a new ``_loaded_at``, so the next night stages it again from the scrubbed
+  row (staging is incremental, and derives columns such as ``has_comment``
+  that the hash scrub below does not touch);
 - ``quarantine`` rows whose raw text holds one of those raw values lose the text; CLV scores a
   gate quarantined for the customer are deleted;
 - in ``staging``, rows holding a suppressed hash lose every hash column at once; in
@@ -125,8 +125,10 @@ def _apply(conn: duckdb.DuckDBPyConnection, requests: str, run_at: datetime) -> 
     raw_rows, quarantine_rows = _scrub_raw(conn, run_at)
     _scrub_derived(conn, run_at)
     conn.execute(
-        """update raw.privacy_requests set identifier_value = null
-        where request_type = 'erasure' and request_id in (select request_id from privacy.erasure_log)"""
+        """update raw.privacy_requests set identifier_value = null, _loaded_at = ?
+        where request_type = 'erasure' and identifier_value is not null
+          and request_id in (select request_id from privacy.erasure_log)""",
+        [run_at],
     )
     new, customers, suppressed = conn.execute(
         """select (select count(*) from new_requests), (select count(*) from erased_customers),

@@ -1,4 +1,5 @@
-{{ config(post_hook="{{ delete_partitions_gone_from(source('raw', 'app_web_events')) }}") }}
+{{ config(unique_key='event_id',
+          post_hook="{{ stage_deletions_from_raw(source('raw', 'app_web_events'), 'event_id') }}") }}
 
 with source as (
     {{ raw_rows_to_stage(source('raw', 'app_web_events')) }}

@@ -1,4 +1,5 @@
-{{ config(post_hook="{{ delete_partitions_gone_from(source('raw', 'crm_members')) }}") }}
+{{ config(unique_key='member_event_id',
+          post_hook="{{ stage_deletions_from_raw(source('raw', 'crm_members'), 'member_event_id') }}") }}
 
 with source as (
     {{ raw_rows_to_stage(source('raw', 'crm_members')) }}

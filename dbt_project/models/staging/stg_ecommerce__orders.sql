@@ -1,4 +1,5 @@
-{{ config(post_hook="{{ delete_partitions_gone_from(source('raw', 'ecommerce_orders')) }}") }}
+{{ config(unique_key='order_id',
+          post_hook="{{ stage_deletions_from_raw(source('raw', 'ecommerce_orders'), 'order_id') }}") }}
 
 with source as (
     {{ raw_rows_to_stage(source('raw', 'ecommerce_orders')) }}

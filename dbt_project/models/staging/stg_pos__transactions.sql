@@ -1,4 +1,5 @@
-{{ config(post_hook="{{ delete_partitions_gone_from(source('raw', 'pos_transactions')) }}") }}
+{{ config(unique_key='transaction_id',
+          post_hook="{{ stage_deletions_from_raw(source('raw', 'pos_transactions'), 'transaction_id') }}") }}
 
 with source as (
     {{ raw_rows_to_stage(source('raw', 'pos_transactions')) }}

@@ -1,4 +1,5 @@
-{{ config(post_hook="{{ delete_partitions_gone_from(source('raw', 'privacy_requests')) }}") }}
+{{ config(unique_key='request_id',
+          post_hook="{{ stage_deletions_from_raw(source('raw', 'privacy_requests'), 'request_id') }}") }}
 
 with source as (
     {{ raw_rows_to_stage(source('raw', 'privacy_requests')) }}

@@ -1,4 +1,5 @@
-{{ config(post_hook="{{ delete_partitions_gone_from(source('raw', 'service_tickets')) }}") }}
+{{ config(unique_key='ticket_id',
+          post_hook="{{ stage_deletions_from_raw(source('raw', 'service_tickets'), 'ticket_id') }}") }}
 
 with source as (
     {{ raw_rows_to_stage(source('raw', 'service_tickets')) }}

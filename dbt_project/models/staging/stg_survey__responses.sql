@@ -1,4 +1,5 @@
-{{ config(post_hook="{{ delete_partitions_gone_from(source('raw', 'survey_responses')) }}") }}
+{{ config(unique_key='response_id',
+          post_hook="{{ stage_deletions_from_raw(source('raw', 'survey_responses'), 'response_id') }}") }}
 
 with source as (
     {{ raw_rows_to_stage(source('raw', 'survey_responses')) }}
