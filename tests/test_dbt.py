@@ -65,10 +65,10 @@ STAGING = {"stg_app__events": "app_web_events", "stg_pos__transactions": "pos_tr
 
 
 def test_staging_a_night_equals_staging_everything_again(pipeline_run, tmp_path: Path) -> None:  # noqa: ANN001
-    """Staging is incremental (raw rows written since the last build, by key). Yesterday's build saw less: the last three days had not landed.
-    Tonight they land, an old day is loaded again (a corrected file: new load time, other values), a gate sets a
-    few rows of another day aside, and every row of a third day is gone. Staging tonight must equal staging
-    everything again, in every staging table."""
+    """Staging is incremental (raw rows written since the last build, by key). Yesterday's build saw less: the
+    last three days had not landed. Tonight they land, an old day is loaded again (a corrected file: new load
+    time, other values), a gate sets a few rows of another day aside, and every row of a third day is gone.
+    Staging tonight must equal staging everything again, in every staging table."""
     warehouse = tmp_path / pipeline_run.warehouse.name
     shutil.copy(pipeline_run.warehouse, warehouse)
     days = pipeline_run.days
