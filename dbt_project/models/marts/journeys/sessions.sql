@@ -109,13 +109,6 @@ numbered as (
     from flagged
 ),
 
-landing as (
-    {#- The first event of a session carries where the visitor came from. -#}
-    select device_id_hash, session_number, platform, utm_source, utm_medium, utm_campaign
-    from numbered
-    where starts_session = 1
-),
-
 sessions as (
     select
         n.device_id_hash,
@@ -130,7 +123,14 @@ sessions as (
         sum(case when n.event_type = 'checkout' then 1 else 0 end) as checkouts,
         sum(case when n.event_type = 'login' then 1 else 0 end) as logins,
         min(n.customer_id) as customer_id,
-        max(n.loaded_at) as last_loaded_at
+        max(n.loaded_at) as last_loaded_at,
+        {#- The first event of a session carries where the visitor came from. One row per session starts it, so
+            an aggregate finds it: numbered is read once and streams from the windows into the grouping (read
+            twice, DuckDB materialised it; 180 s against 203-226 s for the full build at a million customers). -#}
+        max(case when n.starts_session = 1 then n.platform end) as landing_platform,
+        max(case when n.starts_session = 1 then n.utm_source end) as landing_utm_source,
+        max(case when n.starts_session = 1 then n.utm_medium end) as landing_utm_medium,
+        max(case when n.starts_session = 1 then n.utm_campaign end) as landing_utm_campaign
     from numbered as n
     group by n.device_id_hash, n.session_number
 )
@@ -151,13 +151,12 @@ select
     s.add_to_carts,
     s.checkouts,
     s.logins,
-    {{ platform_channel('l.platform') }} as channel,
-    l.utm_source as landing_utm_source,
-    l.utm_medium as landing_utm_medium,
-    l.utm_campaign as landing_utm_campaign,
+    {{ platform_channel('s.landing_platform') }} as channel,
+    s.landing_utm_source,
+    s.landing_utm_medium,
+    s.landing_utm_campaign,
     s.checkouts > 0 as converted,
     s.last_loaded_at,
     cc.changed_at as customer_changed_at
 from sessions as s
-inner join landing as l on l.device_id_hash = s.device_id_hash and l.session_number = s.session_number
 left join {{ source('identity', 'customer_changes') }} as cc on cc.customer_id = s.customer_id
