@@ -2,20 +2,19 @@
     One row per active customer: every fact the profile is built from, before any rule is applied
     (the rules, relationship level and RFM segment, live in customers; the lifecycle stage is the
     latest transition in customer_journeys).
+
+    The record map is read by ref in each join, not through a CTE: DuckDB materialises a CTE read more than
+    once, and this one holds every known record (63 million at a million customers).
 -#}
 with registry as (
     select * from {{ ref('int_known_customers') }}
-),
-
-record_customers as (
-    select * from {{ ref('int_known_customer_records') }}
 ),
 
 activity as (
     {%- for src in identity_sources() %}
     select rc.customer_id, '{{ src["channel"] }}' as source_channel, s.{{ src['at'] }} as occurred_at
     from {{ ref(src['model']) }} as s
-    inner join record_customers as rc on rc.source_channel = '{{ src["channel"] }}' and rc.record_id = s.{{ src['key'] }}
+    inner join {{ ref('int_known_customer_records') }} as rc on rc.source_channel = '{{ src["channel"] }}' and rc.record_id = s.{{ src['key'] }}
     {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 ),
@@ -53,7 +52,7 @@ engagement as (
         count(*) filter (where e.behaviour_mode = 'connect') as connect_events,
         count(*) filter (where e.behaviour_mode = 'collaborate') as collaborate_events
     from {{ ref('stg_app__events') }} as e
-    inner join record_customers as rc on rc.source_channel = 'app_web_events' and rc.record_id = e.event_id
+    inner join {{ ref('int_known_customer_records') }} as rc on rc.source_channel = 'app_web_events' and rc.record_id = e.event_id
     group by rc.customer_id
 ),
 
@@ -63,7 +62,7 @@ nps as (
         select rc.customer_id, s.nps_score, s.nps_category,
                row_number() over (partition by rc.customer_id order by s.responded_at desc, s.response_id desc) as rn
         from {{ ref('stg_survey__responses') }} as s
-        inner join record_customers as rc on rc.source_channel = 'survey_responses' and rc.record_id = s.response_id
+        inner join {{ ref('int_known_customer_records') }} as rc on rc.source_channel = 'survey_responses' and rc.record_id = s.response_id
     ) as ranked
     where rn = 1
 ),
@@ -71,7 +70,7 @@ nps as (
 csat as (
     select rc.customer_id, avg(cast(t.csat as {{ type_double() }})) as avg_csat, count(*) as service_tickets
     from {{ ref('stg_service__tickets') }} as t
-    inner join record_customers as rc on rc.source_channel = 'service_tickets' and rc.record_id = t.ticket_id
+    inner join {{ ref('int_known_customer_records') }} as rc on rc.source_channel = 'service_tickets' and rc.record_id = t.ticket_id
     group by rc.customer_id
 ),
 
@@ -82,7 +81,7 @@ membership as (
         select rc.customer_id, m.tier, m.event_type, m.email_opt_in, m.sms_opt_in,
                row_number() over (partition by rc.customer_id order by m.occurred_at desc, m.member_event_id desc) as rn
         from {{ ref('stg_crm__members') }} as m
-        inner join record_customers as rc on rc.source_channel = 'crm_members' and rc.record_id = m.member_event_id
+        inner join {{ ref('int_known_customer_records') }} as rc on rc.source_channel = 'crm_members' and rc.record_id = m.member_event_id
     ) as ranked
     where rn = 1
 ),
@@ -90,7 +89,7 @@ membership as (
 unsubscribed as (
     select distinct rc.customer_id
     from {{ ref('stg_marketing__events') }} as m
-    inner join record_customers as rc on rc.source_channel = 'marketing_events' and rc.record_id = m.message_event_id
+    inner join {{ ref('int_known_customer_records') }} as rc on rc.source_channel = 'marketing_events' and rc.record_id = m.message_event_id
     where m.event_type = 'unsubscribed'
 ),
 
