@@ -4,17 +4,15 @@
     (omnichannel); first purchases made in the channel and the days from a customer's first
     touch in any channel to that first purchase.
 -#}
-{#- A subquery, not a CTE: DuckDB materialises a CTE read more than once, and this one is every known
-    customer's touchpoint (60 million at a million customers). -#}
-{%- set touches -%}
-    (select customer_id, touchpoint_date, channel, occurred_at
-     from {{ ref('touchpoints') }}
-     where customer_id is not null)
-{%- endset %}
+with touches as (
+    select customer_id, touchpoint_date, channel, occurred_at
+    from {{ ref('touchpoints') }}
+    where customer_id is not null
+),
 
-with channel_firsts as (
+channel_firsts as (
     select customer_id, channel, min(touchpoint_date) as first_used_on
-    from {{ touches }} as touches
+    from touches
     group by customer_id, channel
 ),
 
@@ -30,7 +28,7 @@ omnichannel_since as (
 ),
 
 active as (
-    select distinct touchpoint_date as activity_date, channel, customer_id from {{ touches }} as touches
+    select distinct touchpoint_date as activity_date, channel, customer_id from touches
 ),
 
 activity as (
@@ -64,7 +62,7 @@ acquisition as (
         f.channel,
         cast({{ dbt.datediff('t.first_touch_at', 'f.ordered_at', 'second') }} as {{ type_double() }}) / 86400 as days_to_first_purchase
     from first_orders as f
-    inner join (select customer_id, min(occurred_at) as first_touch_at from {{ touches }} as touches group by customer_id) as t
+    inner join (select customer_id, min(occurred_at) as first_touch_at from touches group by customer_id) as t
         on t.customer_id = f.customer_id
 ),
 
