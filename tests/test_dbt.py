@@ -64,20 +64,25 @@ STAGING = {"stg_app__events": "app_web_events", "stg_pos__transactions": "pos_tr
            "stg_marketing__events": "marketing_events", "stg_privacy__requests": "privacy_requests"}
 
 
+BUILT = ("staging", "int_identifier_records")
+
+
 def test_staging_a_night_equals_staging_everything_again(pipeline_run, tmp_path: Path) -> None:  # noqa: ANN001
     """Staging is incremental (raw rows written since the last build, by key). Yesterday's build saw less: the
     last three days had not landed. Tonight they land, an old day is loaded again (a corrected file: new load
     time, other values), a gate sets a few rows of another day aside, and every row of a third day is gone.
-    Staging tonight must equal staging everything again, in every staging table."""
+    Staging tonight must equal staging everything again, in every staging table and in the identity graph's
+    input built from them (int_identifier_records, incremental the same way)."""
     warehouse = tmp_path / pipeline_run.warehouse.name
     shutil.copy(pipeline_run.warehouse, warehouse)
     days = pipeline_run.days
+    compared = [f"staging.{table}" for table in STAGING] + ["intermediate.int_identifier_records"]
     with duckdb.connect(str(warehouse)) as conn:
         conn.execute("create schema arriving")
         for channel in STAGING.values():
             conn.execute(f"create table arriving.{channel} as select * from raw.{channel} where _partition > ?", [days[-4]])
             conn.execute(f"delete from raw.{channel} where _partition > ?", [days[-4]])
-    build = run_dbt("run", "--select", "staging", "--full-refresh", warehouse=warehouse)  # yesterday
+    build = run_dbt("run", "--select", *BUILT, "--full-refresh", warehouse=warehouse)  # yesterday
     assert build.returncode == 0, build.stdout[-3000:]
 
     reloaded, trimmed, emptied = days[10], days[20], days[30]
@@ -97,20 +102,21 @@ def test_staging_a_night_equals_staging_everything_again(pipeline_run, tmp_path:
         ).fetchone()
     assert min(changed) > 0, changed
 
-    night = run_dbt("run", "--select", "staging", warehouse=warehouse)  # tonight, incremental
+    night = run_dbt("run", "--select", *BUILT, warehouse=warehouse)  # tonight, incremental
     assert night.returncode == 0, night.stdout[-3000:]
     with duckdb.connect(str(warehouse)) as conn:
         conn.execute("create schema incremental")
-        for table in STAGING:
-            conn.execute(f"create table incremental.{table} as select * from staging.{table}")
-    rebuild = run_dbt("run", "--select", "staging", "--full-refresh", warehouse=warehouse)  # tonight, everything
+        for table in compared:
+            conn.execute(f"create table incremental.{table.split('.')[1]} as select * from {table}")
+    rebuild = run_dbt("run", "--select", *BUILT, "--full-refresh", warehouse=warehouse)  # tonight, everything
     assert rebuild.returncode == 0, rebuild.stdout[-3000:]
     with duckdb.connect(str(warehouse)) as conn:
-        for table in STAGING:
+        for table in compared:
+            kept = f"incremental.{table.split('.')[1]}"
             only_incremental, only_full, rows = conn.execute(
-                f"""select (select count(*) from (select * from incremental.{table} except all select * from staging.{table})),
-                           (select count(*) from (select * from staging.{table} except all select * from incremental.{table})),
-                           (select count(*) from staging.{table})""").fetchone()
+                f"""select (select count(*) from (select * from {kept} except all select * from {table})),
+                           (select count(*) from (select * from {table} except all select * from {kept})),
+                           (select count(*) from {table})""").fetchone()
             assert (only_incremental, only_full) == (0, 0), table
             assert rows > 0, table
         corrected = conn.execute("select count(*) from staging.stg_crm__members where city like '%(corrected)'").fetchone()[0]

@@ -166,25 +166,28 @@ def test_erasure_and_opt_out_are_honoured_on_the_next_run(pipeline_run, tmp_path
             assert _search_everywhere(served, needles + hashes) == [], person
         # Older published versions held the person: none is kept.
         assert [p.name for p in (home / "serving" / "versions").iterdir()] == [os.readlink(home / "serving" / "current").split("/")[-1]]
-        # Staging keeps rows across nights: from the next night on, the erased people's staged rows equal rows
-        # staged again from the scrubbed raw rows.
+        # Staging and the identity graph's input keep rows across nights: from the next night on, the erased
+        # people's rows equal rows staged again from the scrubbed raw rows.
         rebuilt = tmp_path / "rebuilt" / settings.warehouse_path.name
         rebuilt.parent.mkdir()
         shutil.copy(settings.warehouse_path, rebuilt)
-        night = run_dbt("run", "--select", "staging", warehouse=rebuilt)
+        night = run_dbt("run", "--select", "staging", "int_identifier_records", warehouse=rebuilt)
         assert night.returncode == 0, night.stdout[-3000:]
         with duckdb.connect(str(rebuilt)) as conn:
-            staged = [t for t, in conn.execute("select table_name from duckdb_tables() where schema_name = 'staging'").fetchall()]
+            staged = [f"staging.{t}" for t, in conn.execute(
+                "select table_name from duckdb_tables() where schema_name = 'staging'").fetchall()]
+            staged.append("intermediate.int_identifier_records")
             conn.execute("create schema kept")
             for table in staged:
-                conn.execute(f"create table kept.{table} as select * from staging.{table}")
-        build = run_dbt("run", "--select", "staging", "--full-refresh", warehouse=rebuilt)
+                conn.execute(f"create table kept.{table.split('.')[1]} as select * from {table}")
+        build = run_dbt("run", "--select", "staging", "int_identifier_records", "--full-refresh", warehouse=rebuilt)
         assert build.returncode == 0, build.stdout[-3000:]
         with duckdb.connect(str(rebuilt), read_only=True) as conn:
             for table in staged:
-                differ = conn.execute(f"select count(*) from (select * from kept.{table} except all select * from staging.{table})"
-                                      f" union all select count(*) from (select * from staging.{table} except all "
-                                      f"select * from kept.{table})").fetchall()
+                kept = f"kept.{table.split('.')[1]}"
+                differ = conn.execute(f"select count(*) from (select * from {kept} except all select * from {table})"
+                                      f" union all select count(*) from (select * from {table} except all "
+                                      f"select * from {kept})").fetchall()
                 assert differ == [(0,), (0,)], table
     finally:
         os.environ.clear()
