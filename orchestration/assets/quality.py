@@ -80,11 +80,10 @@ def _read_in_parts(warehouse: DuckDBResource, query: str, key: str, part_rows: i
     with warehouse.get_connection() as conn:
         # Grouped by the key's 64-bit hash first: 8 bytes a row to group instead of the text key.
         conn.execute(f"""create or replace temp table gate_duplicated_keys as
-            select {key} from ({query})
+            select {key}, count(*) as key_rows from ({query})
             where hash({key}) in (select hash({key}) from ({query}) group by 1 having count(*) > 1)
             group by {key} having count(*) > 1""")
-        duplicated_rows = conn.execute(
-            f"select count(*) from ({query}) where {key} in (select {key} from gate_duplicated_keys)").fetchall()[0][0]
+        duplicated_rows = conn.execute("select coalesce(sum(key_rows), 0) from gate_duplicated_keys").fetchall()[0][0]
         duplicate_parts = math.ceil(duplicated_rows / part_rows)
         for part in range(duplicate_parts):
             yield _frame(conn, f"select * from ({query}) where {key} in (select {key} from gate_duplicated_keys) "
