@@ -1,8 +1,11 @@
 {{ config(unique_key='event_id',
           post_hook="{{ stage_deletions_from_raw(source('raw', 'app_web_events'), 'event_id') }}") }}
 
-with source as (
-    {{ raw_rows_to_stage(source('raw', 'app_web_events')) }}
+with identified as (
+    {{ identified_rows(raw_rows_to_stage(source('raw', 'app_web_events')), [
+        ('device_id', 'device_id'),
+        ('account_id', 'account_id'),
+    ]) }}
 ),
 
 renamed as (
@@ -10,8 +13,8 @@ renamed as (
         event_id,
         occurred_at,
         event_type,
-        {{ identifier_columns('device_id', 'device_id') }},
-        {{ identifier_columns('account_id', 'account_id') }},
+        {{ identifier_columns('device_id') }},
+        {{ identifier_columns('account_id') }},
         platform,
         page,
         product_id,
@@ -28,7 +31,7 @@ renamed as (
         end as behaviour_mode,
         _partition as source_partition,
         _loaded_at as loaded_at
-    from source
+    from identified
 )
 
 select * from renamed

@@ -1,8 +1,13 @@
 {{ config(unique_key='member_event_id',
           post_hook="{{ stage_deletions_from_raw(source('raw', 'crm_members'), 'member_event_id') }}") }}
 
-with source as (
-    {{ raw_rows_to_stage(source('raw', 'crm_members')) }}
+with identified as (
+    {{ identified_rows(raw_rows_to_stage(source('raw', 'crm_members')), [
+        ('loyalty_id', 'loyalty_id'),
+        ('account_id', 'account_id'),
+        ('email', 'email'),
+        ('phone', 'phone'),
+    ]) }}
 ),
 
 renamed as (
@@ -10,10 +15,10 @@ renamed as (
         member_event_id,
         occurred_at,
         event_type,
-        {{ identifier_columns('loyalty_id', 'loyalty_id') }},
-        {{ identifier_columns('account_id', 'account_id') }},
-        {{ identifier_columns('email', 'email') }},
-        {{ identifier_columns('phone', 'phone') }},
+        {{ identifier_columns('loyalty_id') }},
+        {{ identifier_columns('account_id') }},
+        {{ identifier_columns('email') }},
+        {{ identifier_columns('phone') }},
         {{ name_hash('full_name') }} as full_name_hash,
         city,
         birth_year,
@@ -22,7 +27,7 @@ renamed as (
         sms_opt_in,
         _partition as source_partition,
         _loaded_at as loaded_at
-    from source
+    from identified
 )
 
 select * from renamed

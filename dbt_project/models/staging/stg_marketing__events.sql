@@ -1,8 +1,12 @@
 {{ config(unique_key='message_event_id',
           post_hook="{{ stage_deletions_from_raw(source('raw', 'marketing_events'), 'message_event_id') }}") }}
 
-with source as (
-    {{ raw_rows_to_stage(source('raw', 'marketing_events')) }}
+with identified as (
+    {{ identified_rows(raw_rows_to_stage(source('raw', 'marketing_events')), [
+        ('email', 'email'),
+        ('phone', 'phone'),
+        ('device_id', 'device_id'),
+    ]) }}
 ),
 
 renamed as (
@@ -12,12 +16,12 @@ renamed as (
         campaign_id,
         message_channel,
         event_type,
-        {{ identifier_columns('email', 'email') }},
-        {{ identifier_columns('phone', 'phone') }},
-        {{ identifier_columns('device_id', 'device_id') }},
+        {{ identifier_columns('email') }},
+        {{ identifier_columns('phone') }},
+        {{ identifier_columns('device_id') }},
         _partition as source_partition,
         _loaded_at as loaded_at
-    from source
+    from identified
 )
 
 select * from renamed

@@ -1,8 +1,11 @@
 {{ config(unique_key='response_id',
           post_hook="{{ stage_deletions_from_raw(source('raw', 'survey_responses'), 'response_id') }}") }}
 
-with source as (
-    {{ raw_rows_to_stage(source('raw', 'survey_responses')) }}
+with identified as (
+    {{ identified_rows(raw_rows_to_stage(source('raw', 'survey_responses')), [
+        ('email', 'email'),
+        ('loyalty_id', 'loyalty_id'),
+    ]) }}
 ),
 
 renamed as (
@@ -10,8 +13,8 @@ renamed as (
         response_id,
         responded_at,
         survey_channel,
-        {{ identifier_columns('email', 'email') }},
-        {{ identifier_columns('loyalty_id', 'loyalty_id') }},
+        {{ identifier_columns('email') }},
+        {{ identifier_columns('loyalty_id') }},
         nps_score,
         case
             when nps_score >= 9 then 'promoter'
@@ -22,7 +25,7 @@ renamed as (
         coalesce(length(trim(comment)) > 0, false) as has_comment,
         _partition as source_partition,
         _loaded_at as loaded_at
-    from source
+    from identified
 )
 
 select * from renamed

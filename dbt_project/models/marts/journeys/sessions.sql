@@ -61,10 +61,14 @@ changed_devices as (
     union
     select device_id_hash from {{ this }} where customer_id in (select customer_id from changed_customers)
     union
+    {# The changed customers' clicks found by semi-join on the map cut to them first: an inner join with the
+        whole map, filtered afterwards, joined 53 million clicks with 51 million map rows every night (28 s). -#}
     select e.device_id_hash
     from {{ app_events }} as e
-    inner join {{ record_customers }} as c on c.event_id = e.event_id
-    where c.customer_id in (select customer_id from changed_customers)
+    where e.event_id in (
+        select c.event_id from {{ record_customers }} as c
+        where c.customer_id in (select customer_id from changed_customers)
+    )
 ),
 
 changed_events as (
