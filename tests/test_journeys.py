@@ -139,6 +139,13 @@ def test_incremental_build_equals_full_rebuild(pipeline_run, tmp_path: Path) -> 
         conn.execute("delete from staging.stg_app__events where event_id in "
                      "(select event_id from staging.stg_app__events where source_partition <= ? order by event_id limit 5)",
                      [cut])
+        # ... and every click of one device (one no link above touches), whose sessions must go.
+        gone_device = conn.execute(
+            "select device_id_hash from staging.stg_app__events where device_id_hash > '6' group by 1 "
+            "having max(source_partition) <= ? order by 1 limit 1", [cut]
+        ).fetchone()[0]
+        assert conn.execute("select count(*) from marts.sessions where device_id_hash = ?", [gone_device]).fetchone()[0] > 0
+        conn.execute("delete from staging.stg_app__events where device_id_hash = ?", [gone_device])
 
     _dbt_run(warehouse)  # tonight, incremental
     with duckdb.connect(str(warehouse)) as conn:
@@ -162,3 +169,5 @@ def test_incremental_build_equals_full_rebuild(pipeline_run, tmp_path: Path) -> 
                       (select count(*) from arriving.links where record_id in (select event_id from staging.stg_app__events))"""
         ).fetchone()
     assert restitched == linked > unlinked - 5  # all but the clicks the corrected file dropped
+    with duckdb.connect(str(warehouse)) as conn:
+        assert conn.execute("select count(*) from incremental.sessions where device_id_hash = ?", [gone_device]).fetchone()[0] == 0
