@@ -8,7 +8,9 @@
     recomputed from its whole history when it has events loaded since the last build (late events
     included, however late), when its events changed in number, or when its sessions or its events
     belong to a customer whose records changed hands since the last build (identity.customer_changes);
-    sessions of devices with no events left are deleted.
+    sessions of devices with no events left are deleted: the build writes one row of no events for each
+    such device (a tombstone), so delete+insert removes its sessions, and the post-hook the tombstones.
+    The previous post-hook compared every stored device with every click's (15 s at a million customers).
 -#}
 {{
     config(
@@ -16,7 +18,7 @@
         incremental_strategy='delete+insert',
         unique_key='device_id_hash',
         on_schema_change='append_new_columns',
-        post_hook="delete from {{ this }} where device_id_hash in (select device_id_hash from {{ this }} except select device_id_hash from {{ ref('stg_app__events') }})"
+        post_hook="delete from {{ this }} where events = 0"
     )
 }}
 {%- set gap_minutes = var('session_inactivity_minutes') %}
@@ -49,6 +51,12 @@ device_stored as (
     select device_id_hash, sum(events) as events
     from {{ this }}
     group by device_id_hash
+),
+
+gone_devices as (
+    select s.device_id_hash
+    from device_stored as s
+    where not exists (select 1 from device_now as n where n.device_id_hash = s.device_id_hash)
 ),
 
 changed_devices as (
@@ -164,3 +172,30 @@ select
     cc.changed_at as customer_changed_at
 from sessions as s
 left join {{ source('identity', 'customer_changes') }} as cc on cc.customer_id = s.customer_id
+{% if is_incremental() %}
+union all
+select
+    null as session_id,
+    g.device_id_hash as device_id_hash,
+    null as customer_id,
+    null as session_number,
+    null as session_start,
+    null as session_end,
+    null as session_date,
+    null as duration_seconds,
+    0 as events,
+    null as page_views,
+    null as product_views,
+    null as searches,
+    null as add_to_carts,
+    null as checkouts,
+    null as logins,
+    null as channel,
+    null as landing_utm_source,
+    null as landing_utm_medium,
+    null as landing_utm_campaign,
+    null as converted,
+    null as last_loaded_at,
+    null as customer_changed_at
+from gone_devices as g
+{% endif %}
