@@ -11,7 +11,7 @@ from orchestration.privacy.erasure import apply_erasures
 from orchestration.resources import WAREHOUSE_POOL
 
 IDENTITY_TABLES = {
-    "record_customers": "One row per source record with a usable identifier: its customer_id.",
+    "record_customers": "One row per source record with a usable identifier: its customer_id (and when the record happened).",
     "identifier_customers": "One row per hashed identifier value used for linking: its customer_id.",
     "customer_registry": "One row per customer_id ever issued (active or merged).",
     "customer_changes": "One row per customer_id whose records may have changed hands: when it last happened.",

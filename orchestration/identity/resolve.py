@@ -287,7 +287,7 @@ def resolve_identities(
         conn.execute("create or replace table identity.identifier_customers as select * from assigned")
         conn.execute(
             """create or replace table identity.record_customers as
-            select r.source_channel, r.record_id, ic.customer_id
+            select r.source_channel, r.record_id, ic.customer_id, r.occurred_at
             from anchored r join identity.identifier_customers ic on ic.identifier_node = r.anchor"""
         )
         conn.execute(

@@ -10,23 +10,23 @@ with registry as (
     select * from {{ ref('int_known_customers') }}
 ),
 
-activity as (
-    {%- for src in identity_sources() %}
-    select rc.customer_id, '{{ src["channel"] }}' as source_channel, s.{{ src['at'] }} as occurred_at
-    from {{ ref(src['model']) }} as s
-    inner join {{ ref('int_known_customer_records') }} as rc on rc.source_channel = '{{ src["channel"] }}' and rc.record_id = s.{{ src['key'] }}
-    {% if not loop.last %}union all{% endif %}
-    {%- endfor %}
+seen_by_channel as (
+    {#- The record map carries each record's time: no staging table is joined for first and last seen (seven joins,
+        53 million clicks among them, at a million customers). Grouped by channel first, so the distinct
+        aggregates below run on a few rows per customer. -#}
+    select customer_id, source_channel, min(occurred_at) as first_seen_at, max(occurred_at) as last_seen_at
+    from {{ ref('int_known_customer_records') }}
+    group by customer_id, source_channel
 ),
 
 seen as (
     select
         customer_id,
-        min(occurred_at) as first_seen_at,
-        max(occurred_at) as last_seen_at,
-        count(distinct source_channel) as channels_used,
-        string_agg(distinct source_channel, ', ' order by source_channel) as channel_list
-    from activity
+        min(first_seen_at) as first_seen_at,
+        max(last_seen_at) as last_seen_at,
+        count(*) as channels_used,
+        {{ dbt.listagg('source_channel', "', '", 'order by source_channel') }} as channel_list
+    from seen_by_channel
     group by customer_id
 ),
 
@@ -125,11 +125,13 @@ current_stage as (
 ),
 
 rfm_scores as (
+    {#- customer_id breaks ties: ntile over tied values (most customers share a frequency) otherwise puts them in
+        buckets that change from build to build of the same data (3,071 of 99,067 frequency scores at 100,000). -#}
     select
         customer_id,
-        ntile(5) over (order by last_purchase_date) as recency_score,
-        ntile(5) over (order by frequency) as frequency_score,
-        ntile(5) over (order by monetary_value) as monetary_score
+        ntile(5) over (order by last_purchase_date, customer_id) as recency_score,
+        ntile(5) over (order by frequency, customer_id) as frequency_score,
+        ntile(5) over (order by monetary_value, customer_id) as monetary_score
     from rfm
 ),
 

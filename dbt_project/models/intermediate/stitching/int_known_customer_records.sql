@@ -2,10 +2,12 @@
     One row per source record that belongs to a known customer: the one map every customer-level
     model stitches with. It is rebuilt from the identity graph on every run, so a device seen before
     its owner logged in is attributed to that owner from the run the link appears, past rows included.
+    occurred_at (the record's time) lets per-customer activity be read from the map alone.
 -#}
 select
     rc.source_channel,
     rc.record_id,
-    rc.customer_id
+    rc.customer_id,
+    rc.occurred_at
 from {{ source('identity', 'record_customers') }} as rc
 inner join {{ ref('int_known_customers') }} as k on k.customer_id = rc.customer_id

@@ -163,11 +163,11 @@ order_events as (
 ),
 
 first_seen as (
-    select t.customer_id, min(t.occurred_at) as first_seen_at
-    from {{ ref('touchpoints') }} as t
+    select d.customer_id, min(d.first_touch_at) as first_seen_at
+    from {{ ref('int_customer_activity_days') }} as d
     cross join as_of
-    where t.customer_id is not null and t.touchpoint_date <= as_of.as_of_date
-    group by t.customer_id
+    where d.activity_date <= as_of.as_of_date
+    group by d.customer_id
 ),
 
 prospect_events as (
