@@ -75,6 +75,25 @@ def test_readers_see_only_whole_versions_and_never_fail(tmp_path: Path) -> None:
         assert seen[-1] == 5 and len(seen) >= 2, seen
 
 
+def test_parquet_files_hold_the_rows_of_the_served_tables(tmp_path: Path) -> None:
+    """Both are written from the warehouse side by side; neither may lose or gain a row, and the caller's connection
+    keeps its insertion-order setting."""
+    warehouse, serving = tmp_path / "warehouse.duckdb", tmp_path / "serving"
+    _fill(warehouse, 3, rows=50_000)
+    with duckdb.connect(str(warehouse)) as conn:
+        published = publish(conn, serving, TABLES)
+        assert conn.execute("select current_setting('preserve_insertion_order')").fetchone()[0] is True
+    with duckdb.connect(str(published.path), read_only=True) as served:
+        for name in TABLES:
+            parquet = published.path.parent / "parquet" / f"{name}.parquet"
+            table = f"(select * from {name})"
+            in_file = f"(select * from read_parquet('{parquet}'))"
+            assert served.execute(f"select count(*) from {in_file}").fetchone()[0] == published.row_counts[name]
+            assert served.execute(f"select count(*) from ({table} except all {in_file})").fetchone()[0] == 0
+            assert served.execute(f"select count(*) from ({in_file} except all {table})").fetchone()[0] == 0
+    assert published.row_counts == {"facts": 50_003, "summary": 1}
+
+
 PUBLISH_SCRIPT = """
 import sys, duckdb
 from pathlib import Path
