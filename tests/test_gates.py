@@ -7,16 +7,20 @@ import dataclasses
 import math
 import os
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import dagster as dg
 import duckdb
+import great_expectations as gx
+import great_expectations.expectations as gxe
 import pandas as pd
 import pytest
 
 from expectations.quarantine import quarantine_rows
 from expectations.runner import SuiteOutcome, validate
 from expectations.suites.common import row_count_near
-from expectations.suites import customers, orders, raw
+from expectations.suites import customers, orders, raw, touchpoints
 from orchestration.ingest.contracts import CONTRACTS
 from orchestration.serving.publish import current_path
 from tests.conftest import fingerprint, pipeline_copy
@@ -115,6 +119,69 @@ def test_a_table_validated_in_parts_reports_like_a_whole(tmp_path: Path, duplica
     assert (("expect_column_values_to_be_unique", "order_key", 2 * len(duplicated)) in summary) == bool(duplicated)
     empty, = _read_in_parts(warehouse, "select * from no_orders", "order_key", 150)
     assert len(empty) == 0 and list(empty.columns) == list(direct.columns)
+
+
+def test_an_incremental_mart_is_validated_on_the_rows_built_since_its_gate_last_passed(tmp_path: Path) -> None:
+    """touchpoints keeps rows across builds and says which build wrote each (built_at). The first gate validates
+    every row; later ones the rows built since the last pass, plus every row of a key that is now repeated; a
+    blocked night is validated again; new rules validate every row again."""
+    from dagster_duckdb import DuckDBResource
+
+    from orchestration.assets.quality import _read_in_parts, gate_read, record_pass
+
+    def rows(ids: range, built: str, channel: str = "web") -> pd.DataFrame:
+        return pd.DataFrame({"touchpoint_id": [f"app_web_events:E{i}" for i in ids], "customer_id": "C1",
+                             "occurred_at": pd.Timestamp("2026-10-01 10:00"), "channel": channel,
+                             "touchpoint_type": "page_view", "touchpoint_value": 1.0, "built_at": pd.Timestamp(built)})
+
+    def gate() -> tuple[Any, int, SuiteOutcome]:  # what the Dagster check does, without Dagster
+        with warehouse.get_connection() as conn:
+            read = gate_read(conn, touchpoints)
+        frames = list(_read_in_parts(warehouse, read.query, touchpoints.KEY, 400, read.whole_query))
+        outcome = SuiteOutcome.merge([validate(f, touchpoints.build(f), key=touchpoints.KEY) for f in frames])
+        if not outcome.blocking_failures:
+            with warehouse.get_connection() as conn:
+                record_pass(conn, touchpoints.TABLE, read)
+        return read, sum(len(f) for f in frames), outcome
+
+    warehouse = DuckDBResource(database=str(tmp_path / "w.duckdb"))
+    with warehouse.get_connection() as conn:
+        conn.execute("create schema marts")
+        conn.register("first", rows(range(1000), "2026-10-01 02:00"))
+        conn.execute("create table marts.touchpoints as select * from first")
+    read, validated, outcome = gate()
+    assert read.built_since is None and validated == 1000 and outcome.passed  # the first gate: every row
+
+    with warehouse.get_connection() as conn:
+        conn.register("tonight", pd.concat([rows(range(1000, 1010), "2026-10-02 02:00"),
+                                            rows(range(1010, 1011), "2026-10-02 02:00", channel="carrier_pigeon"),
+                                            rows(range(7, 8), "2026-10-02 02:00")]))  # repeats an old row's key
+        conn.execute("insert into marts.touchpoints select * from tonight")
+        # A row the night did not write is not looked at again (nothing but a build changes a mart's rows).
+        conn.execute("update marts.touchpoints set channel = 'semaphore' where touchpoint_id = 'app_web_events:E3'")
+    read, validated, outcome = gate()
+    assert read.built_since == pd.Timestamp("2026-10-01 02:00") and validated == 12 + 1  # tonight's, the old E7
+    assert sorted((f.column, f.unexpected_count) for f in outcome.blocking_failures) == [
+        ("channel", 1), ("touchpoint_id", 2)]
+    read, validated, _ = gate()  # blocked: nothing recorded, the night's rows are validated again
+    assert read.built_since == pd.Timestamp("2026-10-01 02:00") and validated == 13
+
+    with warehouse.get_connection() as conn:  # the night is mended and built again
+        conn.execute("delete from marts.touchpoints where built_at > '2026-10-01 02:00'")
+        conn.register("mended", rows(range(1000, 1011), "2026-10-02 03:00"))
+        conn.execute("insert into marts.touchpoints select * from mended")
+    read, validated, outcome = gate()
+    assert validated == 11 and outcome.passed
+    read, validated, outcome = gate()
+    assert read.built_since == pd.Timestamp("2026-10-02 03:00") and validated == 0 and outcome.passed
+
+    stricter = SimpleNamespace(TABLE=touchpoints.TABLE, KEY=touchpoints.KEY, build=lambda frame: gx.ExpectationSuite(
+        name="touchpoints", expectations=[*touchpoints.build(frame).expectations,
+                                          gxe.ExpectColumnValuesToNotBeNull(column="customer_id")]))
+    with warehouse.get_connection() as conn:
+        read = gate_read(conn, stricter)
+    assert read.built_since is None and read.query == read.whole_query  # new rules: every row again
+    assert sum(len(f) for f in _read_in_parts(warehouse, read.query, touchpoints.KEY, 400, read.whole_query)) == 1011
 
 
 def test_unknown_outcome_is_a_clear_error() -> None:

@@ -156,9 +156,12 @@ def test_incremental_build_equals_full_rebuild(pipeline_run, tmp_path: Path) -> 
     _dbt_run(warehouse, "--full-refresh")  # tonight, rebuilt
     with duckdb.connect(str(warehouse)) as conn:
         for model in INCREMENTAL_MODELS:
+            columns = "* exclude (built_at)" if model == "touchpoints" else "*"  # which build wrote the row
             only_incremental, only_full, rows = conn.execute(
-                f"""select (select count(*) from (select * from incremental.{model} except all select * from marts.{model})),
-                           (select count(*) from (select * from marts.{model} except all select * from incremental.{model})),
+                f"""select (select count(*) from (select {columns} from incremental.{model}
+                                                  except all select {columns} from marts.{model})),
+                           (select count(*) from (select {columns} from marts.{model}
+                                                  except all select {columns} from incremental.{model})),
                            (select count(*) from marts.{model})"""
             ).fetchone()
             assert (only_incremental, only_full) == (0, 0), model
@@ -169,5 +172,14 @@ def test_incremental_build_equals_full_rebuild(pipeline_run, tmp_path: Path) -> 
                       (select count(*) from arriving.links where record_id in (select event_id from staging.stg_app__events))"""
         ).fetchone()
     assert restitched == linked > unlinked - 5  # all but the clicks the corrected file dropped
+    with duckdb.connect(str(warehouse)) as conn:
+        # The night wrote the arriving rows and the restitched ones under its own built_at, and kept the rest.
+        builds, tonight, arrived_not_tonight, kept = conn.execute(
+            """with t as (select *, built_at = max(built_at) over () as tonight from incremental.touchpoints)
+            select (select count(distinct built_at) from t), (select count(*) from t where tonight),
+                   (select count(*) from t where not tonight and source_partition > ?),
+                   (select count(*) from t where not tonight)""", [cut]
+        ).fetchone()
+    assert builds == 2 and arrived_not_tonight == 0 and restitched <= tonight < kept, (builds, tonight, kept)
     with duckdb.connect(str(warehouse)) as conn:
         assert conn.execute("select count(*) from incremental.sessions where device_id_hash = ?", [gone_device]).fetchone()[0] == 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 
 from orchestration.serving.publish import current_path
@@ -30,6 +31,14 @@ def test_many_repeat_buyers_with_zero_spend_block_publication(pipeline_run, tmp_
         result = run_pipeline(Settings.from_env(), (pipeline_run.days[0], pipeline_run.days[-1]))
         gate = [e for e in result.get_asset_check_evaluations() if e.check_name == "gx_customer_rfm_summary"]
         assert gate and not gate[0].passed
+        # touchpoints, incremental, passed in the first run: this run validates the rows it built since that pass
+        # (every row here: the whole range was loaded again, so every row was rewritten).
+        journeys, = [e for e in result.get_asset_check_evaluations() if e.check_name == "gx_touchpoints"]
+        validated, table_rows, since = (journeys.metadata[k].value for k in ("rows_validated", "table_rows", "rows_built_since"))
+        with duckdb.connect(str(home / "warehouse" / "clientele.duckdb"), read_only=True) as conn:
+            built_since = conn.execute("select count(*) from marts.touchpoints where built_at > ?", [since]).fetchone()[0]
+            passes = conn.execute("select count(*) from quality.gate_passes where table_name = 'marts.touchpoints'").fetchone()[0]
+        assert journeys.passed and validated == built_since and passes == 2, (validated, built_since, table_rows, since)
         assert "monetary_value" in str(gate[0].metadata["results"].value)
         materialised = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
         assert "marts/customer_rfm_summary" in materialised

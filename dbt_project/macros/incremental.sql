@@ -96,3 +96,11 @@
         select {{ key }} from {{ source_relation }} where {{ part }} in (select part from changed_parts)
     )
 {%- endmacro %}
+
+{#-
+    When the build writing a row started (dbt's run_started_at, UTC): a row an incremental build keeps keeps its
+    old value, so a gate can validate only the rows written since it last passed (orchestration/assets/quality.py).
+-#}
+{% macro build_started_at() -%}
+    cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp)
+{%- endmacro %}

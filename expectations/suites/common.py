@@ -40,11 +40,13 @@ def personal_data_candidate_sql(text_columns: list[str]) -> str:
     return f"coalesce(regexp_matches({joined}, '{either}'), false) as {CANDIDATE_COLUMN}"
 
 
-def gate_select_sql(suite: gx.ExpectationSuite, table: str, columns: list[str], text_columns: list[str]) -> str:
+def gate_select_sql(suite: gx.ExpectationSuite, table: str, columns: list[str], text_columns: list[str],
+                    where: str | None = None) -> str:
     """The query a mart gate reads: the columns the suite's rules use, and ``CANDIDATE_COLUMN`` (the RE2
-    prefilter, ``personal_data_candidate_sql``, computed in the same scan). A text column that only the
-    personal-data rule reads is sent to the rule only on candidate rows (null elsewhere, where the rule does
-    not look): a table of tens of millions of rows crosses into pandas without its text."""
+    prefilter, ``personal_data_candidate_sql``, computed in the same scan), of the rows ``where`` keeps (all by
+    default). A text column that only the personal-data rule reads is sent to the rule only on candidate rows
+    (null elsewhere, where the rule does not look): a table of tens of millions of rows crosses into pandas
+    without its text."""
     used: set[str] = set()
     for expectation in suite.expectations:
         if isinstance(expectation, gxe.ExpectColumnValuesToNotMatchRegexList):
@@ -60,7 +62,7 @@ def gate_select_sql(suite: gx.ExpectationSuite, table: str, columns: list[str], 
         for c in columns if c in used or c in text_columns
     ]
     return (f"select {', '.join(selected + [CANDIDATE_COLUMN])} "
-            f"from (select *, {personal_data_candidate_sql(text_columns)} from {table})")
+            f"from (select *, {personal_data_candidate_sql(text_columns)} from {table}{f' where ({where})' if where else ''})")
 
 
 def key(column: str) -> list[gxe.Expectation]:

@@ -2,7 +2,7 @@
     One row per customer interaction in any channel (int_touchpoints_unioned), stitched to the
     customer it belongs to today (null while anonymous).
 
-    Incremental, and equal to a full rebuild after every run:
+    Incremental, and equal to a full rebuild after every run (but for built_at):
     - rows loaded since the last build are added (the watermark is the load time, not the event
       time, so an event that arrives any number of days late is still picked up);
     - rows of customers whose records changed hands since the last build (identity.customer_changes:
@@ -12,6 +12,8 @@
       the same in a full rebuild, since a row whose customer's stamp moved is rewritten);
     - rows whose source record is gone (a corrected file re-delivered for a day) are deleted
       (macro delete_gone_rows).
+    built_at says which build wrote a row (the only column a full rebuild gives other values): the quality gate
+    validates the rows written since it last passed.
 -#}
 {{
     config(
@@ -80,7 +82,8 @@ stitched as (
         u.marketing_source,
         u.source_partition,
         u.loaded_at,
-        cc.changed_at as customer_changed_at
+        cc.changed_at as customer_changed_at,
+        {{ build_started_at() }} as built_at
     from unioned as u
     left join stitching as c on c.source_channel = u.source_channel and c.record_id = u.record_id
     left join {{ source('identity', 'customer_changes') }} as cc on cc.customer_id = c.customer_id
