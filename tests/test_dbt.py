@@ -121,3 +121,27 @@ def test_staging_a_night_equals_staging_everything_again(pipeline_run, tmp_path:
             assert rows > 0, table
         corrected = conn.execute("select count(*) from staging.stg_crm__members where city like '%(corrected)'").fetchone()[0]
     assert corrected == changed[0]
+
+
+def test_touchpoints_tests_look_at_the_rows_the_latest_build_wrote(pipeline_run, tmp_path: Path) -> None:  # noqa: ANN001
+    """touchpoints' dbt tests filter on built_at = __latest_build__ (macro get_where_subquery): a bad row the latest
+    build wrote fails them, a row an earlier build wrote (and the tests passed then) is not read again."""
+    warehouse = tmp_path / pipeline_run.warehouse.name
+    shutil.copy(pipeline_run.warehouse, warehouse)
+    selection = ("test", "--select", "touchpoints,test_name:accepted_values", "touchpoints,test_name:unique")
+
+    def failures() -> set[str]:
+        run = run_dbt(*selection, warehouse=warehouse)
+        return {line.split("FAIL 1 ")[1].split()[0] for line in run.stdout.splitlines() if "FAIL 1 " in line}
+
+    assert failures() == set()
+    with duckdb.connect(str(warehouse)) as conn:
+        latest, = conn.execute("select max(built_at) from marts.touchpoints").fetchone()
+        # An old build's row: a channel nobody accepts, and the key of another row.
+        conn.execute("""insert into marts.touchpoints select * replace ('carrier_pigeon' as channel,
+                        built_at - interval 1 day as built_at) from marts.touchpoints limit 1""")
+    assert failures() == set()
+    with duckdb.connect(str(warehouse)) as conn:  # the same written by the latest build
+        conn.execute("update marts.touchpoints set built_at = ? where channel = 'carrier_pigeon'", [latest])
+    assert failures() == {"accepted_values_touchpoints_channel__web__app__mini_program__store__email__sms__push__phone__chat__loyalty__unknown",
+                          "unique_touchpoints_touchpoint_id"}
