@@ -88,6 +88,29 @@ def test_every_interaction_is_one_touchpoint_and_early_anonymous_clicks_are_stit
     assert late > 0  # the demo delivers some clicks and campaign events days late
 
 
+def test_experience_counts_each_active_customer_once_per_day(pipeline_run) -> None:  # noqa: ANN001
+    """customer_experience_daily's active and omnichannel customers, counted again in pandas from touchpoints:
+    per channel, and for 'all' each customer once however many channels they used that day."""
+    with _read(pipeline_run) as conn:
+        touches = conn.execute("select customer_id, touchpoint_date, channel from marts.touchpoints "
+                               "where customer_id is not null").df()
+        mart = conn.execute("select activity_date, channel, active_customers, omnichannel_customers "
+                            "from marts.customer_experience_daily").df()
+    firsts = touches.groupby(["customer_id", "channel"])["touchpoint_date"].min().reset_index()
+    second = firsts.sort_values(["customer_id", "touchpoint_date", "channel"]).groupby("customer_id").nth(1)
+    omni_on = dict(zip(second["customer_id"], second["touchpoint_date"]))
+    days = touches.drop_duplicates(["customer_id", "touchpoint_date", "channel"])
+    everywhere = days.drop_duplicates(["customer_id", "touchpoint_date"]).assign(channel="all")
+    expected = {}
+    for frame in (days, everywhere):
+        for (day, channel), group in frame.groupby(["touchpoint_date", "channel"]):
+            omni = sum(1 for c in group["customer_id"] if c in omni_on and omni_on[c] <= day)
+            expected[(day, channel)] = (len(group), omni)
+    got = {(r.activity_date, r.channel): (r.active_customers, r.omnichannel_customers) for r in mart.itertuples()}
+    assert got == expected
+    assert any(v[1] > 0 for v in got.values()) and len({k[1] for k in got}) > 3
+
+
 def _dbt_run(warehouse: Path, *args: str) -> None:
     run = run_dbt("run", "--select", *INCREMENTAL_MODELS, *args, warehouse=warehouse)
     assert run.returncode == 0, run.stdout[-3000:]

@@ -29,15 +29,27 @@ omnichannel_since as (
 ),
 
 activity as (
-    {#- Per channel, and 'all' (a customer active in two channels counts once there). -#}
+    {#- Per channel a row of active is a customer (distinct by construction), so rows are counted; for 'all' a
+        customer active in two channels counts once: their days are made distinct first. Written as grouping
+        sets with count(distinct), DuckDB materialised the joined input and grouped it three times (19 s at a
+        million customers; this way about half). -#}
     select
         a.activity_date,
-        coalesce(a.channel, 'all') as channel,
-        count(distinct a.customer_id) as active_customers,
-        count(distinct case when o.omnichannel_on <= a.activity_date then a.customer_id end) as omnichannel_customers
+        a.channel,
+        count(*) as active_customers,
+        count(case when o.omnichannel_on <= a.activity_date then 1 end) as omnichannel_customers
     from active as a
     left join omnichannel_since as o on o.customer_id = a.customer_id
-    group by grouping sets ((a.activity_date, a.channel), (a.activity_date))
+    group by a.activity_date, a.channel
+    union all
+    select
+        a.activity_date,
+        'all' as channel,
+        count(*) as active_customers,
+        count(case when o.omnichannel_on <= a.activity_date then 1 end) as omnichannel_customers
+    from (select distinct customer_id, activity_date from active) as a
+    left join omnichannel_since as o on o.customer_id = a.customer_id
+    group by a.activity_date
 ),
 
 first_orders as (
