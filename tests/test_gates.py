@@ -127,7 +127,7 @@ def test_an_incremental_mart_is_validated_on_the_rows_built_since_its_gate_last_
     blocked night is validated again; new rules validate every row again."""
     from dagster_duckdb import DuckDBResource
 
-    from orchestration.assets.quality import _read_in_parts, gate_read, record_pass
+    from orchestration.assets.quality import _read_in_parts, gate_read, record_pass, validate_in_parts
 
     def rows(ids: range, built: str, channel: str = "web") -> pd.DataFrame:
         return pd.DataFrame({"touchpoint_id": [f"app_web_events:E{i}" for i in ids], "customer_id": "C1",
@@ -137,12 +137,11 @@ def test_an_incremental_mart_is_validated_on_the_rows_built_since_its_gate_last_
     def gate() -> tuple[Any, int, SuiteOutcome]:  # what the Dagster check does, without Dagster
         with warehouse.get_connection() as conn:
             read = gate_read(conn, touchpoints)
-        frames = list(_read_in_parts(warehouse, read.query, touchpoints.KEY, 400, read.whole_query))
-        outcome = SuiteOutcome.merge([validate(f, touchpoints.build(f), key=touchpoints.KEY) for f in frames])
+        outcome, validated, _ = validate_in_parts(warehouse, touchpoints, read, part_rows=400)
         if not outcome.blocking_failures:
             with warehouse.get_connection() as conn:
                 record_pass(conn, touchpoints.TABLE, read)
-        return read, sum(len(f) for f in frames), outcome
+        return read, validated, outcome
 
     warehouse = DuckDBResource(database=str(tmp_path / "w.duckdb"))
     with warehouse.get_connection() as conn:

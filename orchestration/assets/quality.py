@@ -15,6 +15,7 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -25,6 +26,7 @@ from dagster_duckdb import DuckDBResource
 
 from orchestration.ingest.contracts import CONTRACTS, ChannelContract
 from orchestration.resources import PlatformPaths
+from orchestration.warehouse import table_exists
 
 # Suite module (expectations.suites.<name>) -> the asset whose table it validates.
 GATED_TABLES = {
@@ -163,11 +165,10 @@ def gate_read(conn: duckdb.DuckDBPyConnection, suite: Any) -> GateRead:
     if BUILT_AT not in types:
         return GateRead(rows, whole, whole, fingerprint)
     built_through = conn.execute(f"select max({BUILT_AT}) from {suite.TABLE}").fetchone()[0]
-    schema, table = GATE_LOG.split(".")
-    logged = conn.execute("select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-                          [schema, table]).fetchone()[0]
-    built_since = conn.execute(f"select max(built_through) from {GATE_LOG} where table_name = ? and suite_fingerprint = ?",
-                               [suite.TABLE, fingerprint]).fetchone()[0] if logged else None
+    built_since = None
+    if table_exists(conn, *GATE_LOG.split(".")):
+        built_since = conn.execute(f"select max(built_through) from {GATE_LOG} where table_name = ? and suite_fingerprint = ?",
+                                   [suite.TABLE, fingerprint]).fetchone()[0]
     if built_since is None:
         return GateRead(rows, whole, whole, fingerprint, None, built_through)
     recent = gate_select_sql(rules, suite.TABLE, list(types), text_columns,
@@ -183,6 +184,21 @@ def record_pass(conn: duckdb.DuckDBPyConnection, table: str, read: GateRead) -> 
                      [table, read.suite_fingerprint, read.built_through])
 
 
+def validate_in_parts(warehouse: DuckDBResource, suite: Any, read: GateRead, part_rows: int = GATE_PART_ROWS,
+                      docs_dir: Path | None = None) -> tuple[Any, int, int]:
+    """The suite on the rows ``read`` selects, part by part (``_read_in_parts``): the merged outcome, the rows
+    validated and the number of parts. Data Docs render the first part's page and the failed ones."""
+    from expectations.runner import SuiteOutcome, validate
+
+    outcomes, rows_validated = [], 0
+    for frame in _read_in_parts(warehouse, read.query, suite.KEY, part_rows, read.whole_query):
+        outcomes.append(validate(frame, suite.build(frame), key=suite.KEY, docs_dir=docs_dir,
+                                 docs_only_if_failed=bool(outcomes)))
+        rows_validated += len(frame)
+        del frame
+    return SuiteOutcome.merge(outcomes), rows_validated, len(outcomes)
+
+
 def _build_mart_check(suite_name: str, asset_key: dg.AssetKey) -> dg.AssetChecksDefinition:
     @dg.asset_check(
         asset=asset_key,
@@ -191,20 +207,14 @@ def _build_mart_check(suite_name: str, asset_key: dg.AssetKey) -> dg.AssetChecks
         description=f"Great Expectations suite expectations/suites/{suite_name}.py; rules block, quarantine or warn.",
     )
     def _check(warehouse: DuckDBResource, paths: PlatformPaths) -> dg.AssetCheckResult:
-        from expectations.runner import SuiteOutcome, validate  # GX imports take seconds: only when the check runs
+        from expectations.runner import validate  # GX imports take seconds: only when the check runs
         from expectations.suites.common import row_count_near
         from orchestration.serving.publish import published_row_count
 
         suite = importlib.import_module(f"expectations.suites.{suite_name}")
         with warehouse.get_connection() as conn:
             read = gate_read(conn, suite)
-        outcomes, rows_validated = [], 0
-        for frame in _read_in_parts(warehouse, read.query, suite.KEY, GATE_PART_ROWS, read.whole_query):
-            outcomes.append(validate(frame, suite.build(frame), key=suite.KEY, docs_dir=paths.data_docs,
-                                     docs_only_if_failed=bool(outcomes)))  # the first part's page, and failures
-            rows_validated += len(frame)
-            del frame
-        outcome = SuiteOutcome.merge(outcomes)
+        outcome, rows_validated, parts = validate_in_parts(warehouse, suite, read, docs_dir=paths.data_docs)
         previous = published_row_count(paths.serving, suite.TABLE)
         row_count = validate(pd.DataFrame(index=pd.RangeIndex(read.table_rows)), row_count_near(suite.TABLE, previous),
                              docs_dir=paths.data_docs)
@@ -213,7 +223,7 @@ def _build_mart_check(suite_name: str, asset_key: dg.AssetKey) -> dg.AssetChecks
         if not outcome.blocking_failures and not row_count.blocking_failures:
             with warehouse.get_connection() as conn:
                 record_pass(conn, suite.TABLE, read)
-        return _result([outcome, row_count], rows_validated, quarantined, validated_in_parts=len(outcomes),
+        return _result([outcome, row_count], rows_validated, quarantined, validated_in_parts=parts,
                        table_rows=read.table_rows,
                        rows_built_since=str(read.built_since) if read.built_since else "every row validated",
                        published_rows=dg.MetadataValue.int(previous) if previous is not None else "none yet")

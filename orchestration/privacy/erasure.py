@@ -35,6 +35,7 @@ import duckdb
 
 from orchestration.identity.resolve import CUSTOMER_CHANGES_DDL
 from orchestration.ingest.contracts import CONTRACTS
+from orchestration.warehouse import table_exists
 
 SCRUBBED_SCHEMAS = ("staging", "intermediate", "identity", "marts")
 # Rows holding an erased person's hash are deleted here; in staging they stay with the hashes cleared (the facts
@@ -145,7 +146,7 @@ def _scrub_raw(conn: duckdb.DuckDBPyConnection, run_at: datetime) -> tuple[int, 
     blank quarantined text that holds their values."""
     channels = {
         channel: contract for channel, contract in CONTRACTS.items()
-        if channel != "privacy_requests" and _exists(conn, "raw", channel)
+        if channel != "privacy_requests" and table_exists(conn, "raw", channel)
     }
     own_records = {
         channel: f"cast({contract.key} as varchar) in "
@@ -177,7 +178,7 @@ def _scrub_raw(conn: duckdb.DuckDBPyConnection, run_at: datetime) -> tuple[int, 
             )
     quarantine_rows = 0
     for channel in CONTRACTS:
-        if _exists(conn, "quarantine", channel):
+        if table_exists(conn, "quarantine", channel):
             quarantine_rows += conn.execute(
                 f"""update quarantine.{channel} set raw_record = null, reason = reason || ' [raw text erased]'
                 where raw_record is not null
@@ -201,7 +202,7 @@ def _scrub_derived(conn: duckdb.DuckDBPyConnection, run_at: datetime) -> None:
     conn.execute("delete from identity.record_customers where customer_id in (select customer_id from erased_customers)")
     conn.execute(CUSTOMER_CHANGES_DDL)  # their rows in incremental marts lose the customer id
     conn.execute("insert or replace into identity.customer_changes select customer_id, ? from erased_customers", [run_at])
-    if _exists(conn, "quarantine", "customer_clv"):  # scores a gate set aside (docs/quality.md)
+    if table_exists(conn, "quarantine", "customer_clv"):  # scores a gate set aside (docs/quality.md)
         conn.execute("""delete from quarantine.customer_clv where json_extract_string(raw_record, '$.customer_id')
                         in (select customer_id from erased_customers)""")
     references = {f"{c.name}_hash" for contract in CONTRACTS.values() for c in contract.columns if c.refers_to}
@@ -229,11 +230,3 @@ def _scrub_derived(conn: duckdb.DuckDBPyConnection, run_at: datetime) -> None:
             conn.execute(f"update {schema}.{table} set {', '.join(f'{c} = null' for c in own)} where {hit}")
         for column in set(columns) & references:
             conn.execute(f"update {schema}.{table} set {column} = null where {column} in {suppressed}")
-
-
-def _exists(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return bool(
-        conn.execute(
-            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?", [schema, table]
-        ).fetchall()[0][0]
-    )
