@@ -113,6 +113,27 @@ def test_experience_counts_each_active_customer_once_per_day(pipeline_run) -> No
     assert any(v[1] > 0 for v in got.values()) and len({k[1] for k in got}) > 3
 
 
+def test_profile_counts_each_known_click_once_by_behaviour_mode(pipeline_run) -> None:  # noqa: ANN001
+    """The profile's engagement (read from the stitched touchpoints) counted again from the staged clicks and the
+    record map: per known customer, their clicks by behaviour mode."""
+    modes = ["access", "participate", "customise", "connect", "collaborate"]
+    with _read(pipeline_run) as conn:
+        clicks = conn.execute(
+            """select r.customer_id, e.behaviour_mode from staging.stg_app__events as e
+            join intermediate.int_known_customer_records as r
+                on r.source_channel = 'app_web_events' and r.record_id = e.event_id"""
+        ).df()
+        profiles = conn.execute(
+            f"select customer_id, {', '.join(m + '_events' for m in modes)} from intermediate.int_customer_profiles"
+        ).df().set_index("customer_id")
+    assert set(clicks["customer_id"]) <= set(profiles.index)
+    expected = (clicks.groupby(["customer_id", "behaviour_mode"]).size().unstack(fill_value=0)
+                .reindex(index=profiles.index, columns=modes, fill_value=0))
+    for mode in modes:
+        assert profiles[f"{mode}_events"].eq(expected[mode]).all(), mode
+    assert expected.sum().min() > 0  # every mode occurs
+
+
 def _dbt_run(warehouse: Path, *args: str) -> None:
     run = run_dbt("run", "--select", "orders", *INCREMENTAL_MODELS, *args, warehouse=warehouse)
     assert run.returncode == 0, run.stdout[-3000:]

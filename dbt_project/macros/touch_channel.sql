@@ -8,3 +8,15 @@
         else 'unknown'
     end
 {%- endmacro %}
+
+{#- What a clickstream event says of the customer's relationship (Ramaswamy's modes): access, participate,
+    customise, connect, collaborate. Staging writes it; the profile counts it from the stitched touchpoints. -#}
+{% macro behaviour_mode(event_type) -%}
+    case
+        when {{ event_type }} in ('page_view', 'product_view', 'search', 'login', 'add_to_cart', 'checkout') then 'access'
+        when {{ event_type }} = 'review' then 'participate'
+        when {{ event_type }} = 'preference_change' then 'customise'
+        when {{ event_type }} = 'share' then 'connect'
+        when {{ event_type }} = 'idea_submitted' then 'collaborate'
+    end
+{%- endmacro %}

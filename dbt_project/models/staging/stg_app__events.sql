@@ -22,13 +22,7 @@ renamed as (
         utm_source,
         utm_medium,
         utm_campaign,
-        case
-            when event_type in ('page_view', 'product_view', 'search', 'login', 'add_to_cart', 'checkout') then 'access'
-            when event_type = 'review' then 'participate'
-            when event_type = 'preference_change' then 'customise'
-            when event_type = 'share' then 'connect'
-            when event_type = 'idea_submitted' then 'collaborate'
-        end as behaviour_mode,
+        {{ behaviour_mode('event_type') }} as behaviour_mode,
         _partition as source_partition,
         _loaded_at as loaded_at
     from identified
