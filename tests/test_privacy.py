@@ -164,6 +164,20 @@ def test_erasure_and_opt_out_are_honoured_on_the_next_run(pipeline_run, tmp_path
             assert _search_everywhere(settings.warehouse_path, hashes, skip={"privacy.suppressed_identifiers"}) == [], person
             served = current_path(settings.serving_dir)
             assert _search_everywhere(served, needles + hashes) == [], person
+        # No model keeps a row under an erased customer's id, incremental ones (rebuilt by customer) included.
+        with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
+            erased_ids = [c for c, in conn.execute(
+                "select customer_id from identity.customer_registry where status = 'erased'").fetchall()]
+            modelled = conn.execute(
+                """select table_schema || '.' || table_name from information_schema.columns
+                where column_name = 'customer_id' and table_schema in ('intermediate', 'marts')
+                    and table_name in (select table_name from information_schema.tables where table_type = 'BASE TABLE')"""
+            ).fetchall()
+            assert erased_ids and len(modelled) > 5
+            for table, in modelled:
+                kept = conn.execute(f"select count(*) from {table} where customer_id in (select unnest(?))",
+                                    [erased_ids]).fetchone()[0]
+                assert kept == 0, table
         # Older published versions held the person: none is kept.
         assert [p.name for p in (home / "serving" / "versions").iterdir()] == [os.readlink(home / "serving" / "current").split("/")[-1]]
         # Staging and the identity graph's input keep rows across nights: from the next night on, the erased
