@@ -1,5 +1,6 @@
 {#-
-    Helpers of the incremental models (staging, touchpoints, sessions): what changed since they were last built.
+    Helpers of the incremental models (staging, touchpoints, sessions and the models downstream of touchpoints):
+    what changed since they were last built.
 -#}
 
 {#-
@@ -51,6 +52,17 @@
 {#- A touchpoint's id, '<source channel>:<record id>': how touchpoints finds the rows of a source record. -#}
 {% macro touchpoint_id(source_channel, record_id) -%}
     {{ dbt.concat([source_channel, "':'", record_id]) }}
+{%- endmacro %}
+
+{#-
+    Customers with touchpoints a build of the touchpoints model wrote since this model was last built (new, late,
+    or stitched to them): the models downstream of touchpoints rebuild them. Both models' built_at is the start of
+    the dbt run that wrote the row, so the newest in this model is its last build.
+-#}
+{% macro customers_with_touchpoints_built_since_last_build() -%}
+    select customer_id
+    from {{ ref('touchpoints') }}
+    where built_at > {{ newest_in_this('built_at') }} and customer_id is not null
 {%- endmacro %}
 
 {#-

@@ -35,9 +35,7 @@ touches_stored as (
 ),
 
 customers_to_build as (
-    select customer_id
-    from {{ ref('touchpoints') }}
-    where built_at > {{ newest_in_this('built_at') }} and customer_id is not null
+    {{ customers_with_touchpoints_built_since_last_build() }}
     union
     select coalesce(n.customer_id, s.customer_id) as customer_id
     from touches_now as n

@@ -35,8 +35,7 @@
 with
 {% if is_incremental() %}
 path_customers as (
-    select customer_id from {{ ref('touchpoints') }}
-    where built_at > {{ newest_in_this('built_at') }} and customer_id is not null
+    {{ customers_with_touchpoints_built_since_last_build() }}
     union
     {{ changed_customers_since_last_build() }}
     union
