@@ -20,6 +20,8 @@ OCCURRENCES = [
     ("web", "r6", "account_id", "a1", None), ("web", "r6", "device_id", "t1", None),
     # A shop phone typed for three walk-ins with three different names: held back, records unresolved.
     ("pos", "r7", "phone", "shop", "n7"), ("pos", "r8", "phone", "shop", "n8"), ("pos", "r9", "phone", "shop", "n9"),
+    # The shop phone beside the first person's loyalty card: the record is theirs, through the card.
+    ("pos", "r10", "phone", "shop", "n1"), ("pos", "r10", "loyalty_id", "l1", "n1"),
 ]
 
 
@@ -50,7 +52,9 @@ def _customer_of(conn: duckdb.DuckDBPyConnection, channel: str, record: str) -> 
 def test_components_guards_and_stable_ids() -> None:
     conn = _conn(OCCURRENCES)
     first = resolve_identities(conn, records="records_input")
-    person = {_customer_of(conn, c, r) for c, r in [("crm", "r1"), ("web", "r2"), ("pos", "r3"), ("pos", "r4"), ("web", "r6")]}
+    person = {
+        _customer_of(conn, c, r) for c, r in [("crm", "r1"), ("web", "r2"), ("pos", "r3"), ("pos", "r4"), ("web", "r6"), ("pos", "r10")]
+    }
     assert len(person) == 1 and None not in person
     assert _customer_of(conn, "web", "r5") not in person
     held = dict(conn.execute("select identifier_hash, reason from identity.held_back_identifiers").fetchall())
