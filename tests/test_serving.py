@@ -12,7 +12,7 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.serving.publish import current_path, publish
+from orchestration.serving.publish import FULL_WRITE_EVERY, current_path, publish
 
 ROWS = 300_000
 TABLES = {"facts": "marts.facts", "summary": "marts.summary"}
@@ -146,3 +146,72 @@ def test_a_publication_killed_at_any_point_leaves_the_last_good_version(tmp_path
     assert not list(serving.glob(".current-*"))
     with duckdb.connect(str(current_path(serving)), read_only=True) as conn:
         assert conn.execute("select marker, n from summary").fetchone() == (2, 3_000_002)
+
+
+PATHS = {"conversion_paths": "marts.conversion_paths", "summary": "marts.summary"}
+
+
+def _night(conn: duckdb.DuckDBPyConnection, night: int, sql: str) -> None:
+    """A build of conversion_paths as dbt's delete+insert by order_key writes it: ``sql`` selects the orders
+    rebuilt tonight (``order_key``, ``paths``); each gets ``paths`` rows stamped with tonight's built_at."""
+    conn.execute(f"create or replace temp table rebuilt as select * from ({sql}) t(order_key, paths)")
+    conn.execute("delete from marts.conversion_paths where order_key in (select order_key from rebuilt)")
+    conn.execute(
+        f"""insert into marts.conversion_paths (order_key, position, night, built_at)
+        select order_key, position, {night} as night, timestamp '2026-11-01' + interval {night} day as built_at
+        from rebuilt, range(paths) p(position)"""
+    )
+    conn.execute("create or replace table marts.summary as select count(*) as n from marts.conversion_paths")
+
+
+def _published_equals_warehouse(conn: duckdb.DuckDBPyConnection, published) -> None:  # noqa: ANN001
+    for name, source in PATHS.items():
+        for served in (f"snap.main.{name}", f"read_parquet('{published.path.parent / 'parquet' / (name + '.parquet')}')"):
+            assert conn.execute(
+                f"select (select count(*) from (select * from {served} except all select * from {source})), "
+                f"(select count(*) from (select * from {source} except all select * from {served}))"
+            ).fetchone() == (0, 0), (name, served)
+
+
+def _publish(conn: duckdb.DuckDBPyConnection, serving: Path, **options) -> tuple[str, ...]:  # noqa: ANN003
+    published = publish(conn, serving, PATHS, **options)
+    conn.execute(f"attach '{published.path}' as snap (read_only)")
+    try:
+        _published_equals_warehouse(conn, published)
+        recorded, = conn.execute("select tables_by_difference from snap.published_version").fetchone()
+        assert recorded == list(published.by_difference)
+    finally:
+        conn.execute("detach snap")
+    return published.by_difference
+
+
+def test_incremental_marts_are_published_by_difference_and_equal_the_warehouse(tmp_path: Path) -> None:
+    """A version's DuckDB file starts as a copy of the previous one, and conversion_paths takes only the orders
+    rebuilt since, minus the orders gone; whatever the night did, both forms equal the warehouse."""
+    serving = tmp_path / "serving"
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as conn:
+        conn.execute("create schema marts")
+        conn.execute(
+            "create table marts.conversion_paths (order_key varchar, position bigint, night integer, built_at timestamp)"
+        )
+        _night(conn, 0, "select 'o' || i as order_key, 1 + i % 4 as paths from range(20000) t(i)")
+        assert _publish(conn, serving) == ()  # nothing to copy yet
+        # Rebuilt orders with more or fewer rows, new orders, and orders gone (the model's post-hook deletes them).
+        _night(conn, 1, "select 'o' || i, 1 + i % 3 from range(0, 20000, 50) t(i) union all select 'n' || i, 2 from range(300) t(i)")
+        conn.execute("delete from marts.conversion_paths where order_key in ('o7', 'o8', 'o9')")
+        assert _publish(conn, serving) == ("conversion_paths",)
+        # An erasure deletes one row of an order that stays, written by no build: the counts disagree, so it is
+        # written whole rather than served wrong.
+        conn.execute("delete from marts.conversion_paths where order_key = 'o11' and position = 0")
+        assert _publish(conn, serving) == ()
+        _night(conn, 2, "select 'o' || i, 5 from range(1, 20000, 97) t(i)")
+        assert _publish(conn, serving, from_previous=False) == ()  # after an erasure: nothing copied
+        _night(conn, 3, "select 'o' || i, 2 from range(1, 20000, 89) t(i)")
+        assert _publish(conn, serving) == ("conversion_paths",)
+        _night(conn, 4, "select 'o' || i, 2 from range(0, 20000, 3) t(i)")  # a third rebuilt: cheaper whole
+        assert _publish(conn, serving) == ()
+        conn.execute("alter table marts.conversion_paths add column channel varchar default 'web'")
+        _night(conn, 5, "select 'o' || i, 1 from range(5) t(i)")
+        assert _publish(conn, serving) == ()  # a new column: written whole
+        kinds = [_publish(conn, serving) for _ in range(FULL_WRITE_EVERY)]
+        assert kinds.count(()) == 1  # and a fresh file once every FULL_WRITE_EVERY versions

@@ -29,8 +29,8 @@ def serving_snapshot(context: dg.AssetExecutionContext, warehouse: DuckDBResourc
             "select count(*) from privacy.erasure_log where processed_at > coalesce(?, timestamp '1900-01-01')",
             [previous],
         ).fetchall()[0]
-        # Older versions still hold people erased since; keep none of them.
-        published = publish(conn, paths.serving, keep=1 if erased_since else KEPT_VERSIONS)
+        # Older versions still hold people erased since: keep none of them, and copy nothing from them.
+        published = publish(conn, paths.serving, keep=1 if erased_since else KEPT_VERSIONS, from_previous=not erased_since)
     context.log.info("published version %s to %s", published.version, current_path(paths.serving))
     postgres: dict[str, object] = {}
     postgres_url = Settings.from_env().postgres_url
@@ -46,5 +46,6 @@ def serving_snapshot(context: dg.AssetExecutionContext, warehouse: DuckDBResourc
             "dagster/row_count": sum(published.row_counts.values()),
             "published_tables": len(PUBLISHED_TABLES),
             "erasures_since_last_version": erased_since,
+            "tables_by_difference": dg.MetadataValue.json(list(published.by_difference)),
         }
     )

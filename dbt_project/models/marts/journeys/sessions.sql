@@ -11,6 +11,7 @@
     sessions of devices with no events left are deleted: the build writes one row of no events for each
     such device (a tombstone), so delete+insert removes its sessions, and the post-hook the tombstones.
     The previous post-hook compared every stored device with every click's (15 s at a million customers).
+    built_at says which build wrote a row (publication copies the rest from the previous version).
 -#}
 {{
     config(
@@ -169,7 +170,8 @@ select
     s.landing_utm_campaign,
     s.checkouts > 0 as converted,
     s.last_loaded_at,
-    cc.changed_at as customer_changed_at
+    cc.changed_at as customer_changed_at,
+    {{ build_started_at() }} as built_at
 from sessions as s
 left join {{ source('identity', 'customer_changes') }} as cc on cc.customer_id = s.customer_id
 {% if is_incremental() %}
@@ -196,6 +198,7 @@ select
     null as landing_utm_campaign,
     null as converted,
     null as last_loaded_at,
-    null as customer_changed_at
+    null as customer_changed_at,
+    null as built_at
 from gone_devices as g
 {% endif %}
