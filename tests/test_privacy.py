@@ -178,8 +178,10 @@ def test_erasure_and_opt_out_are_honoured_on_the_next_run(pipeline_run, tmp_path
                 kept = conn.execute(f"select count(*) from {table} where customer_id in (select unnest(?))",
                                     [erased_ids]).fetchone()[0]
                 assert kept == 0, table
-        # Older published versions held the person: none is kept.
+        # Older published versions held the person: none is kept, and the new one copied nothing from them.
         assert [p.name for p in (home / "serving" / "versions").iterdir()] == [os.readlink(home / "serving" / "current").split("/")[-1]]
+        with duckdb.connect(str(current_path(settings.serving_dir)), read_only=True) as served:
+            assert served.execute("select copied_from_version, tables_by_difference from published_version").fetchone() == (None, [])
         # Staging and the identity graph's input keep rows across nights: from the next night on, the erased
         # people's rows equal rows staged again from the scrubbed raw rows.
         rebuilt = tmp_path / "rebuilt" / settings.warehouse_path.name

@@ -1,4 +1,5 @@
-"""BI readers during publication: never an error, never a mixed version; a killed publication leaves the last good one."""
+"""BI readers during publication: never an error, never a mixed version; a killed publication leaves the last good one;
+a version copied from the last and brought up to date by difference serves exactly the warehouse's tables."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.serving.publish import FULL_WRITE_EVERY, current_path, publish
+from orchestration.serving.publish import FULL_WRITE_EVERY, PUBLISHED_BY_DIFFERENCE, PUBLISHED_TABLES, current_path, publish
+from tests.conftest import pipeline_copy
 
 ROWS = 300_000
 TABLES = {"facts": "marts.facts", "summary": "marts.summary"}
@@ -215,3 +217,29 @@ def test_incremental_marts_are_published_by_difference_and_equal_the_warehouse(t
         assert _publish(conn, serving) == ()  # a new column: written whole
         kinds = [_publish(conn, serving) for _ in range(FULL_WRITE_EVERY)]
         assert kinds.count(()) == 1  # and a fresh file once every FULL_WRITE_EVERY versions
+
+
+def test_a_night_of_the_pipeline_publishes_the_incremental_marts_by_difference(pipeline_run, tmp_path: Path) -> None:  # noqa: ANN001
+    """The last day loaded again, as a re-run does: the incremental marts rewrite its rows, and the new version,
+    copied from the last one, serves exactly the warehouse's tables."""
+    from orchestration.cli import run_pipeline
+    from orchestration.settings import Settings
+
+    with pipeline_copy(pipeline_run, tmp_path) as home:
+        previous = os.readlink(home / "serving" / "current").split("/")[-1]
+        assert run_pipeline(Settings.from_env(), (pipeline_run.days[-1], pipeline_run.days[-1])).success
+        with duckdb.connect(str(current_path(home / "serving")), read_only=True) as served:
+            copied_from, by_difference = served.execute(
+                "select copied_from_version, tables_by_difference from published_version").fetchone()
+            assert copied_from == previous and sorted(by_difference) == sorted(PUBLISHED_BY_DIFFERENCE)
+            served.execute(f"attach '{home / 'warehouse' / 'clientele.duckdb'}' as w (read_only)")
+            for name in PUBLISHED_BY_DIFFERENCE:
+                rewritten, = served.execute(
+                    f"select count(*) from {name} where built_at = (select max(built_at) from w.{PUBLISHED_TABLES[name]})"
+                ).fetchone()
+                assert rewritten > 0, name  # the night wrote rows that only the difference brought in
+            for name, source in PUBLISHED_TABLES.items():
+                assert served.execute(
+                    f"select (select count(*) from (select * from {name} except all select * from w.{source})), "
+                    f"(select count(*) from (select * from w.{source} except all select * from {name}))"
+                ).fetchone() == (0, 0), name
