@@ -47,12 +47,12 @@ PUBLISHED_TABLES = {
 }
 SERVING_FILE = "clientele.duckdb"
 # Published name -> the key its incremental model replaces rows by. Every row of these tables carries built_at (the
-# build that wrote it), and only their dbt model and erasures write them: what is newer than the previous version's
-# newest built_at, plus keys gone from the warehouse, is the whole difference.
+# build that wrote it), and outside erasures (after which nothing is copied) only their dbt model writes them: what
+# is newer than the previous version's newest built_at, plus keys gone from the warehouse, is the whole difference.
 PUBLISHED_BY_DIFFERENCE = {"touchpoints": "touchpoint_id", "sessions": "device_id_hash", "conversion_paths": "order_key"}
 # Above this share of a table's rows written since, a full write is cheaper than deleting and inserting.
 MAX_CHANGED_SHARE = 0.25
-# A copied file keeps deleted rows' space until rewritten: every this many versions, every table is written whole.
+# A copied file keeps deleted rows' space until it is written afresh, which happens once in this many versions.
 FULL_WRITE_EVERY = 7
 
 
@@ -146,7 +146,7 @@ def publish(
 
 
 def _base_version(serving_dir: Path) -> tuple[str, int] | None:
-    """The current version and how many versions ago every table was written whole, if the next may copy it."""
+    """The current version and how many versions it is from a freshly written file, if the next one may copy it."""
     path = current_path(serving_dir)
     if not path.exists():
         return None
