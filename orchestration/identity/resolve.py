@@ -103,16 +103,17 @@ def _node(t: str) -> str:
     return f"'{t}:' || {t}_hash"
 
 
+def _usable_hash(t: str) -> str:
+    """``<type>_hash``, or null where the guards held the value back (temp table ``held``)."""
+    return f"case when {t}_hash in (select identifier_hash from held where identifier_type = '{t}') then null else {t}_hash end"
+
+
 def _record_anchors(records: str) -> str:
     """Each record of ``records`` with one usable identifier as ``anchor_type``, ``anchor_hash``.
 
     Every usable identifier of a record links to the record's anchor, so any of them finds the record's customer;
     taking the first non-null one needs no node string per identifier (this is the one pass over every record)."""
-    usable = ", ".join(
-        f"case when {t}_hash in (select identifier_hash from held where identifier_type = '{t}') then null "
-        f"else {t}_hash end as {t}_usable"
-        for t in IDENTIFIER_TYPES
-    )
+    usable = ", ".join(f"{_usable_hash(t)} as {t}_usable" for t in IDENTIFIER_TYPES)
     first_type = " ".join(f"when {t}_usable is not null then '{t}'" for t in IDENTIFIER_TYPES)
     return f"""select source_channel, record_id, occurred_at, case {first_type} end as anchor_type,
                coalesce({", ".join(f"{t}_usable" for t in IDENTIFIER_TYPES)}) as anchor_hash
@@ -214,10 +215,7 @@ def resolve_identities(
     )
 
     # ---- edges: every usable identifier of a record links to the record's smallest one (its anchor)
-    usable = ", ".join(
-        f"case when {_node(t)} in (select node from held) then null else {_node(t)} end as {t}_node"
-        for t in IDENTIFIER_TYPES
-    )
+    usable = ", ".join(f"'{t}:' || {_usable_hash(t)} as {t}_node" for t in IDENTIFIER_TYPES)
     node_list = "[" + ", ".join(f"{t}_node" for t in IDENTIFIER_TYPES) + "]"
     conn.execute(
         f"""create or replace temp table anchored as
