@@ -262,5 +262,4 @@ def test_incremental_build_equals_full_rebuild(pipeline_run, tmp_path: Path) -> 
             """select count(*) from incremental.int_customer_activity_days as d
             join marts.touchpoints as t on t.customer_id = d.customer_id and t.touchpoint_date = d.activity_date
             where t.record_id = ?""", [moved_click]).fetchone()[0]
-        print("MOVED", moved_click, moved, conn.execute("select * from marts.touchpoints where record_id = ?", [moved_click]).fetchall())
         assert moved == 1

@@ -11,6 +11,7 @@ import duckdb
 import pandas as pd
 
 from orchestration.ingest.contracts import CONTRACTS
+from orchestration.privacy.erasure import apply_erasures
 from orchestration.privacy.keys import load_key, pseudonymize
 from orchestration.serving.publish import current_path
 from tests.conftest import configure_environment, run_dbt
@@ -174,6 +175,12 @@ def test_erasure_and_opt_out_are_honoured_on_the_next_run(pipeline_run, tmp_path
                     and table_name in (select table_name from information_schema.tables where table_type = 'BASE TABLE')"""
             ).fetchall()
             assert erased_ids and len(modelled) > 5
+            # ... while their interactions still count, anonymously: touchpoints holds every staged interaction, as a
+            # full rebuild from the scrubbed staging does (its device hashes are cleared, its rows not deleted).
+            touchpoints, interactions = conn.execute(
+                "select (select count(*) from marts.touchpoints), (select count(*) from intermediate.int_touchpoints_unioned)"
+            ).fetchone()
+            assert touchpoints == interactions
             for table, in modelled:
                 kept = conn.execute(f"select count(*) from {table} where customer_id in (select unnest(?))",
                                     [erased_ids]).fetchone()[0]
@@ -208,3 +215,52 @@ def test_erasure_and_opt_out_are_honoured_on_the_next_run(pipeline_run, tmp_path
     finally:
         os.environ.clear()
         os.environ.update(saved)
+
+
+def test_the_journey_marts_of_an_erasure_night_equal_a_full_rebuild(pipeline_run, tmp_path: Path) -> None:  # noqa: ANN001
+    """An erasure clears an erased device's hash from touchpoints and keeps the rows (they are source records, whose
+    facts still count anonymously, as staging's do); the device's sessions go. The night's incremental build of
+    the journey marts then equals a full rebuild from the scrubbed data."""
+    night = tmp_path / "night" / pipeline_run.warehouse.name  # the same name: dbt's views name their catalog
+    rebuilt = tmp_path / "rebuilt" / pipeline_run.warehouse.name
+    night.parent.mkdir()
+    rebuilt.parent.mkdir()
+    shutil.copy(pipeline_run.warehouse, night)
+    with duckdb.connect(str(night)) as conn:
+        # A known customer's device that clicked and ordered online.
+        device, _ = conn.execute(
+            """select device_id_hash, count(*) from marts.touchpoints
+            where customer_id is not null and device_id_hash is not null
+            group by 1 having count(distinct source_channel) >= 2 order by 2 desc, 1 limit 1"""
+        ).fetchone()
+        conn.execute(
+            """create table main.test_requests as select 'TEST-DEVICE-1' as request_id,
+            timestamp '2030-01-01 09:00:00' as requested_at, 'erasure' as request_type,
+            'device_id' as identifier_type, ? as identifier_hash""", [device])
+        touchpoints = conn.execute("select count(*) from marts.touchpoints").fetchone()[0]
+        assert apply_erasures(conn, requests="main.test_requests").customers_erased == 1
+        conn.execute("drop table main.test_requests")
+        holding, after = conn.execute(
+            "select count(*) filter (where device_id_hash = ?), count(*) from marts.touchpoints", [device]).fetchone()
+        assert (holding, after) == (0, touchpoints)
+        assert conn.execute("select count(*) from marts.sessions where device_id_hash = ?", [device]).fetchone()[0] == 0
+    shutil.copy(night, rebuilt)
+    models = ("int_known_customers", "int_known_customer_records", "touchpoints", "sessions")
+    for warehouse, args in ((night, ()), (rebuilt, ("--full-refresh",))):
+        run = run_dbt("run", "--select", *models, *args, warehouse=warehouse)
+        assert run.returncode == 0, run.stdout[-3000:]
+    with duckdb.connect(str(night)) as conn:
+        conn.execute(f"attach '{rebuilt}' as rebuilt (read_only)")
+        for model in ("touchpoints", "sessions"):
+            columns = "* exclude (built_at)"  # which build wrote the row
+            differ = conn.execute(
+                f"""select (select count(*) from (select {columns} from marts.{model}
+                                                  except all select {columns} from rebuilt.marts.{model})),
+                           (select count(*) from (select {columns} from rebuilt.marts.{model}
+                                                  except all select {columns} from marts.{model}))"""
+            ).fetchone()
+            assert differ == (0, 0), model
+        assert conn.execute(
+            "select count(*) from marts.touchpoints where device_id_hash = ? or customer_id in "
+            "(select customer_id from identity.customer_registry where status = 'erased')", [device]
+        ).fetchone()[0] == 0
