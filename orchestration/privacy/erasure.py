@@ -41,9 +41,6 @@ SCRUBBED_SCHEMAS = ("staging", "intermediate", "identity", "marts")
 # Rows holding an erased person's hash are deleted here; in staging they stay with the hashes cleared (the facts
 # still count, anonymously). Marts are rebuilt after erasure, but incremental ones (sessions) keep their rows.
 DELETE_ROWS_IN = ("identity", "marts")
-# Marts whose rows are source records keep them, like staging, with the hashes cleared: a full rebuild from the
-# scrubbed staging has them (tests/test_privacy.py), and an incremental build would not write a deleted one again.
-RECORD_MARTS = ("marts.touchpoints",)
 MIN_RAW_VALUE_LENGTH = 4  # shorter raw values are not searched for in quarantined text
 
 
@@ -227,7 +224,7 @@ def _scrub_derived(conn: duckdb.DuckDBPyConnection, run_at: datetime) -> None:
         )
         if not own:
             pass  # only references to other people (orders.referrer_account_id_hash): cleared below
-        elif (schema in DELETE_ROWS_IN or table.startswith("int_")) and f"{schema}.{table}" not in RECORD_MARTS:
+        elif schema in DELETE_ROWS_IN or table.startswith("int_"):
             conn.execute(f"delete from {schema}.{table} where {hit}")
         else:
             conn.execute(f"update {schema}.{table} set {', '.join(f'{c} = null' for c in own)} where {hit}")

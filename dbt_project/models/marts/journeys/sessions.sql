@@ -3,16 +3,14 @@
     session_inactivity_minutes (30) between them. A gap of exactly the limit continues the session.
     The session's customer is the known customer its events are stitched to (the device's owner,
     or, on a shared device that identity resolution held back, the customer who logged in).
-    The clicks are read from touchpoints, where they are already stitched: joining 53 million clicks with the
-    record map again cost 49 of the 309 CPU-seconds of the full build at a million customers.
 
     Incremental by device, and equal to a full rebuild after every run: a device's sessions are
-    recomputed from its whole history when touchpoints wrote any of its clicks since this model's last build
-    (new or late clicks, and clicks stitched to another customer: touchpoints rewrites the rows of every
-    customer whose records changed hands), or when its clicks changed in number (a click gone); sessions of
-    devices with no clicks left are deleted: the build writes one row of no events for each such device (a
-    tombstone), so delete+insert removes its sessions, and the post-hook the tombstones. Both models stamp
-    built_at with the start of the dbt run, so "written since" compares the two stamps.
+    recomputed from its whole history when it has events loaded since the last build (late events
+    included, however late), when its events changed in number, or when its sessions or its events
+    belong to a customer whose records changed hands since the last build (identity.customer_changes);
+    sessions of devices with no events left are deleted: the build writes one row of no events for each
+    such device (a tombstone), so delete+insert removes its sessions, and the post-hook the tombstones.
+    The previous post-hook compared every stored device with every click's (15 s at a million customers).
     built_at says which build wrote a row (publication copies the rest from the previous version).
 -#}
 {{
@@ -25,21 +23,28 @@
     )
 }}
 {%- set gap_minutes = var('session_inactivity_minutes') %}
-{#- A subquery, not a CTE: DuckDB materialises a CTE read more than once, and this holds every click (53 million
+{#- Subqueries, not CTEs: DuckDB materialises a CTE read more than once, and these hold every click (53 million
     rows at a million customers, spilled 24 GB in the incremental build). -#}
-{%- set clicks -%}
-    (select record_id as event_id, device_id_hash, occurred_at, touchpoint_type as event_type, channel,
-            marketing_source as utm_source, marketing_medium as utm_medium, marketing_campaign as utm_campaign,
-            customer_id, loaded_at, built_at
-     from {{ ref('touchpoints') }}
-     where source_channel = 'app_web_events' and device_id_hash is not null)
+{%- set app_events -%}
+    (select event_id, device_id_hash, occurred_at, event_type, platform, utm_source, utm_medium, utm_campaign, loaded_at
+     from {{ ref('stg_app__events') }}
+     where device_id_hash is not null)
+{%- endset -%}
+{%- set record_customers -%}
+    (select record_id as event_id, customer_id
+     from {{ ref('int_known_customer_records') }}
+     where source_channel = 'app_web_events')
 {%- endset %}
 
 with
 {% if is_incremental() %}
+changed_customers as (
+    {{ changed_customers_since_last_build() }}
+),
+
 device_now as (
-    select device_id_hash, count(*) as events
-    from {{ clicks }} as e
+    select device_id_hash, count(*) as events, max(loaded_at) as last_loaded_at
+    from {{ app_events }} as e
     group by device_id_hash
 ),
 
@@ -56,24 +61,46 @@ gone_devices as (
 ),
 
 changed_devices as (
-    select e.device_id_hash
-    from {{ clicks }} as e
-    where e.built_at > {{ newest_in_this('built_at') }}
-    union
     select n.device_id_hash
     from device_now as n
-    inner join device_stored as s on s.device_id_hash = n.device_id_hash
-    where n.events <> s.events
+    left join device_stored as s on s.device_id_hash = n.device_id_hash
+    where s.device_id_hash is null
+       or n.last_loaded_at > {{ newest_in_this('last_loaded_at') }}
+       or n.events <> s.events
+    union
+    select device_id_hash from {{ this }} where customer_id in (select customer_id from changed_customers)
+    union
+    {# The changed customers' clicks found by semi-join on the map cut to them first: an inner join with the
+        whole map, filtered afterwards, joined 53 million clicks with 51 million map rows every night (28 s). -#}
+    select e.device_id_hash
+    from {{ app_events }} as e
+    where e.event_id in (
+        select c.event_id from {{ record_customers }} as c
+        where c.customer_id in (select customer_id from changed_customers)
+    )
+),
+
+changed_events as (
+    select e.*
+    from {{ app_events }} as e
+    inner join changed_devices as d on d.device_id_hash = e.device_id_hash
 ),
 
 events_to_sessionise as (
-    select e.*
-    from {{ clicks }} as e
-    where e.device_id_hash in (select device_id_hash from changed_devices)
+    {#- The record map cut to these events first: joined whole, a left join builds its hash table on all
+        53 million clicks' map rows at a million customers (the night ran the disk full). -#}
+    select e.*, c.customer_id
+    from changed_events as e
+    left join (
+        select event_id, customer_id from {{ record_customers }} as r
+        where event_id in (select event_id from changed_events)
+    ) as c on c.event_id = e.event_id
 ),
 {% else %}
 events_to_sessionise as (
-    select * from {{ clicks }}
+    select e.*, c.customer_id
+    from {{ app_events }} as e
+    left join {{ record_customers }} as c on c.event_id = e.event_id
 ),
 {% endif %}
 
@@ -113,7 +140,7 @@ sessions as (
         {#- The first event of a session carries where the visitor came from. One row per session starts it, so
             an aggregate finds it: numbered is read once and streams from the windows into the grouping (read
             twice, DuckDB materialised it; 180 s against 203-226 s for the full build at a million customers). -#}
-        max(case when n.starts_session = 1 then n.channel end) as landing_channel,
+        max(case when n.starts_session = 1 then n.platform end) as landing_platform,
         max(case when n.starts_session = 1 then n.utm_source end) as landing_utm_source,
         max(case when n.starts_session = 1 then n.utm_medium end) as landing_utm_medium,
         max(case when n.starts_session = 1 then n.utm_campaign end) as landing_utm_campaign
@@ -137,7 +164,7 @@ select
     s.add_to_carts,
     s.checkouts,
     s.logins,
-    s.landing_channel as channel,
+    {{ platform_channel('s.landing_platform') }} as channel,
     s.landing_utm_source,
     s.landing_utm_medium,
     s.landing_utm_campaign,
