@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from orchestration.synthetic.generator import GeneratorConfig, generate
@@ -101,3 +102,13 @@ def pipeline_copy(pipeline_run: PipelineRun, tmp_path: Path) -> Iterator[Path]:
 
 def fingerprint(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def rows_only_in_each(conn: duckdb.DuckDBPyConnection, left: str, right: str, columns: str = "*") -> tuple[int, int]:
+    """How many rows of ``left`` are not in ``right``, and of ``right`` not in ``left``, duplicates counted (EXCEPT
+    ALL both ways): (0, 0) when the two relations (tables, or table functions such as read_parquet) hold the same
+    rows."""
+    return conn.execute(
+        f"select (select count(*) from (select {columns} from {left} except all select {columns} from {right})), "
+        f"(select count(*) from (select {columns} from {right} except all select {columns} from {left}))"
+    ).fetchone()

@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.conftest import run_dbt
+from tests.conftest import rows_only_in_each, run_dbt
 
 ATTRIBUTION_MODELS = {"first_touch", "last_touch", "linear", "position_based", "time_decay"}
 INCREMENTAL_MODELS = {
@@ -230,15 +230,8 @@ def test_incremental_build_equals_full_rebuild(pipeline_run, tmp_path: Path) -> 
     with duckdb.connect(str(warehouse)) as conn:
         for model, schema in INCREMENTAL_MODELS.items():
             columns = "* exclude (built_at)"  # which build wrote the row
-            only_incremental, only_full, rows = conn.execute(
-                f"""select (select count(*) from (select {columns} from incremental.{model}
-                                                  except all select {columns} from {schema}.{model})),
-                           (select count(*) from (select {columns} from {schema}.{model}
-                                                  except all select {columns} from incremental.{model})),
-                           (select count(*) from {schema}.{model})"""
-            ).fetchone()
-            assert (only_incremental, only_full) == (0, 0), model
-            assert rows > 1000, model
+            assert rows_only_in_each(conn, f"incremental.{model}", f"{schema}.{model}", columns) == (0, 0), model
+            assert conn.execute(f"select count(*) from {schema}.{model}").fetchone()[0] > 1000, model
         restitched, linked = conn.execute(
             """select (select count(*) from marts.touchpoints where customer_id is not null and record_id in
                        (select record_id from arriving.links)),

@@ -14,7 +14,7 @@ from orchestration.ingest.contracts import CONTRACTS
 from orchestration.privacy.erasure import apply_erasures
 from orchestration.privacy.keys import load_key, pseudonymize
 from orchestration.serving.publish import current_path
-from tests.conftest import configure_environment, run_dbt
+from tests.conftest import configure_environment, rows_only_in_each, run_dbt
 
 
 def _person_values(truth: pd.DataFrame, person: str, anonymous_devices: set[str]) -> dict[str, list[str]]:
@@ -208,10 +208,7 @@ def test_erasure_and_opt_out_are_honoured_on_the_next_run(pipeline_run, tmp_path
         with duckdb.connect(str(rebuilt), read_only=True) as conn:
             for table in staged:
                 kept = f"kept.{table.split('.')[1]}"
-                differ = conn.execute(f"select count(*) from (select * from {kept} except all select * from {table})"
-                                      f" union all select count(*) from (select * from {table} except all "
-                                      f"select * from {kept})").fetchall()
-                assert differ == [(0,), (0,)], table
+                assert rows_only_in_each(conn, kept, table) == (0, 0), table
     finally:
         os.environ.clear()
         os.environ.update(saved)
@@ -252,13 +249,7 @@ def test_the_journey_marts_of_an_erasure_night_equal_a_full_rebuild(pipeline_run
         conn.execute(f"attach '{rebuilt}' as rebuilt (read_only)")
         for model in ("touchpoints", "sessions"):
             columns = "* exclude (built_at)"  # which build wrote the row
-            differ = conn.execute(
-                f"""select (select count(*) from (select {columns} from marts.{model}
-                                                  except all select {columns} from rebuilt.marts.{model})),
-                           (select count(*) from (select {columns} from rebuilt.marts.{model}
-                                                  except all select {columns} from marts.{model}))"""
-            ).fetchone()
-            assert differ == (0, 0), model
+            assert rows_only_in_each(conn, f"marts.{model}", f"rebuilt.marts.{model}", columns) == (0, 0), model
         assert conn.execute(
             "select count(*) from marts.touchpoints where customer_id in "
             "(select customer_id from identity.customer_registry where status = 'erased')"
