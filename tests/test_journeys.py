@@ -160,7 +160,8 @@ def test_incremental_build_equals_full_rebuild(pipeline_run, tmp_path: Path) -> 
                 select event_id from staging.stg_app__events
                 where (account_id_hash is null and device_id_hash < '5') or device_id_hash like '5%')"""
         )
-        conn.execute("delete from intermediate.int_known_customer_records where (source_channel, record_id) in "
+        # The record map is identity's table (int_known_customer_records is a view of its known customers' rows).
+        conn.execute("delete from identity.record_customers where (source_channel, record_id) in "
                      "(select source_channel, record_id from arriving.links)")
         late, unlinked = conn.execute(
             "select (select count(*) from arriving.stg_app__events where cast(occurred_at as date) <= ?), "
@@ -174,7 +175,7 @@ def test_incremental_build_equals_full_rebuild(pipeline_run, tmp_path: Path) -> 
         for table in STAGING_TABLES:  # tonight's deliveries, loaded after yesterday's build
             conn.execute(f"insert into staging.{table} select * replace (current_timestamp::timestamp as loaded_at) "
                          f"from arriving.{table}")
-        conn.execute("insert into intermediate.int_known_customer_records select * from arriving.links")
+        conn.execute("insert into identity.record_customers by name select * from arriving.links")
         # Tonight's resolution linked those devices: their customers are the changes it records.
         conn.execute("insert or replace into identity.customer_changes "
                      "select distinct customer_id, current_timestamp::timestamp from arriving.links")
@@ -198,7 +199,7 @@ def test_incremental_build_equals_full_rebuild(pipeline_run, tmp_path: Path) -> 
             "select customer_id from marts.orders where customer_id is not null and customer_id not in "
             "(select customer_id from arriving.links) order by customer_id limit 1"
         ).fetchone()[0]
-        conn.execute("delete from intermediate.int_known_customer_records where customer_id = ?", [vanished])
+        conn.execute("delete from identity.record_customers where customer_id = ?", [vanished])
         conn.execute("insert or replace into identity.customer_changes values (?, current_timestamp::timestamp)",
                      [vanished])
         # ... and of customers with nothing new tonight (no row, no identity change), one click is dropped (only
