@@ -13,6 +13,7 @@ from orchestration.ingest.contracts import CONTRACTS
 from orchestration.ingest.loader import (
     FileRejected,
     load_backfill,
+    next_batch_days,
     load_partition,
     load_partitions,
     quarantine_duplicates_across_days,
@@ -222,6 +223,14 @@ def test_a_batch_of_days_loads_exactly_what_loading_day_by_day_does(tmp_path: Pa
         assert tables[("batched", channel, "quarantine")] == tables[("day by day", channel, "quarantine")], channel
     assert any("duplicate_key_other_partition" in r[3] for r in tables[("batched", "pos_transactions", "quarantine")])
     assert any(r[-4] is not None for r in tables[("batched", "pos_transactions", "raw")])  # the extra column kept
+
+
+def test_backfill_batches_hold_about_a_million_rows_and_grow_at_most_fourfold() -> None:
+    assert next_batch_days(14, 1_000_000) == 14  # the clickstream at a million customers: as it was
+    assert next_batch_days(14, 3_000_000) == 4  # a heavier channel: fewer days
+    assert next_batch_days(14, 28_000) == 56  # web orders: four times the days, not 500
+    assert next_batch_days(56, 0) == 224  # empty days
+    assert next_batch_days(1, 5_000_000) == 1
 
 
 def test_files_read_in_one_scan_keep_their_own_lines_and_errors(tmp_path: Path, conn: duckdb.DuckDBPyConnection) -> None:

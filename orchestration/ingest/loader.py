@@ -38,9 +38,13 @@ LINEAGE_COLUMNS = ("_extra", "_source_file", "_source_line", "_partition", "_loa
 DUPLICATE_ACROSS_DAYS = "duplicate_key_other_partition"
 QUARANTINE_COLUMNS = ("_partition VARCHAR, source_file VARCHAR, source_line BIGINT, raw_record VARCHAR, "
                       "reason VARCHAR, quarantined_at TIMESTAMP")
-# Days of a backfill validated and written together: fewer, larger statements (about 1 GiB of staged rows per
-# batch for the clickstream at a million customers).
+# Days of a backfill validated and written together: fewer, larger statements. The first batch has this many days;
+# each next one as many as should hold ROWS_PER_BATCH rows at the rate read so far (about 1 GiB of staged rows, the
+# clickstream's 14 days at a million customers), at most four times the last. With 14 days for every channel, the
+# small channels paid the per-batch cost 52 times (at a million customers: web orders 33.8 s in 14-day batches,
+# 12.8 s in one).
 BACKFILL_BATCH_DAYS = 14
+ROWS_PER_BATCH = 1_000_000
 TRANSCODE_CHUNK_BYTES = 16 * 1024 * 1024
 SUFFIXES = {".csv": "csv", ".csv.gz": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl",
             ".jsonl.gz": "jsonl", ".ndjson.gz": "jsonl", ".parquet": "parquet"}
@@ -127,16 +131,21 @@ def load_backfill(
     now: datetime | None = None,
     batch_days: int = BACKFILL_BATCH_DAYS,
 ) -> list[PartitionLoad]:
-    """Replace many days: in batches of ``batch_days`` (``load_partitions``), keys compared with days outside
-    the range as each batch loads, then the range's own days with each other in one pass at the end
-    (``quarantine_duplicates_across_days``), not one scan of the growing table per day."""
+    """Replace many days: in batches (``load_partitions``) of ``batch_days`` days first, then sized by
+    ``next_batch_days``, keys compared with days outside the range as each batch loads, then the range's own days
+    with each other in one pass at the end (``quarantine_duplicates_across_days``), not one scan of the growing
+    table per day."""
     days = sorted(partitions)
     if len(days) < 2:
         return [load_partition(conn, contract, landing_dir, day, now) for day in days]
     backfill = (days[0], days[-1])
     loads: list[PartitionLoad] = []
-    for start in range(0, len(days), batch_days):
-        loads += load_partitions(conn, contract, landing_dir, days[start:start + batch_days], now, backfill)
+    start, size = 0, batch_days
+    while start < len(days):
+        batch = load_partitions(conn, contract, landing_dir, days[start:start + size], now, backfill)
+        loads += batch
+        start += len(batch)
+        size = next_batch_days(len(batch), sum(load.rows_read for load in batch))
     later = quarantine_duplicates_across_days(conn, contract, *backfill, now)
     for load in loads:
         moved = later.get(load.partition, 0)
@@ -145,6 +154,13 @@ def load_backfill(
         if moved:
             load.quarantined[f"{DUPLICATE_ACROSS_DAYS}:{contract.key}"] += moved
     return loads
+
+
+def next_batch_days(days: int, rows: int) -> int:
+    """Days for the next batch of a backfill after one of ``days`` days held ``rows`` rows: about ROWS_PER_BATCH
+    rows at that rate, at least one day, at most four times as many days as before (a run of empty days does not
+    make the next batch unbounded)."""
+    return max(1, min(4 * days, ROWS_PER_BATCH * days // max(rows, 1)))
 
 
 def load_partitions(
