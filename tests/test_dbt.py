@@ -119,6 +119,31 @@ def test_staging_a_night_equals_staging_everything_again(pipeline_run, tmp_path:
     assert corrected == changed[0]
 
 
+def test_a_composite_key_test_fails_on_each_duplicated_key(pipeline_run, tmp_path: Path) -> None:  # noqa: ANN001
+    """unique_combination_of_columns groups 64-bit hashes of the key first, then the exact keys of the rows whose
+    hash is shared: a duplicated key fails it, and only that key is reported, in a table and in a view."""
+    warehouse = tmp_path / pipeline_run.warehouse.name
+    shutil.copy(pipeline_run.warehouse, warehouse)
+    selection = ("test", "--select", "test_name:unique_combination_of_columns,int_identifier_records",
+                 "test_name:unique_combination_of_columns,int_known_customer_records")
+
+    def failures() -> dict[str, str]:
+        run = run_dbt(*selection, warehouse=warehouse)
+        assert "Done. PASS=" in run.stdout and " Error" not in run.stdout, run.stdout[-3000:]  # failures, not errors
+        return {line.split(" FAIL ")[1].split()[1]: line.split(" FAIL ")[1].split()[0]
+                for line in run.stdout.splitlines() if " FAIL " in line and " of " in line}
+
+    assert failures() == {}
+    with duckdb.connect(str(warehouse)) as conn:
+        conn.execute("insert into intermediate.int_identifier_records select * from intermediate.int_identifier_records "
+                     "order by source_channel, record_id limit 1")
+        conn.execute("insert into identity.record_customers select * from identity.record_customers "
+                     "where source_channel = 'app_web_events' order by record_id limit 2")
+    failed = failures()
+    assert failed == {"unique_combination_of_columns_int_identifier_records_source_channel__record_id": "1",
+                      "unique_combination_of_columns_int_known_customer_records_source_channel__record_id": "2"}, failed
+
+
 def test_touchpoints_tests_look_at_the_rows_the_latest_build_wrote(pipeline_run, tmp_path: Path) -> None:  # noqa: ANN001
     """touchpoints' dbt tests filter on built_at = __latest_build__ (macro get_where_subquery): a bad row the latest
     build wrote fails them, a row an earlier build wrote (and the tests passed then) is not read again."""

@@ -28,20 +28,12 @@
     {{ return(adapter.dispatch('key_fingerprint', 'clientele')(expr)) }}
 {%- endmacro %}
 
-{% macro duckdb__key_fingerprint(expr) -%}
-    bit_xor(hash({{ expr }}))
-{%- endmacro %}
-
-{% macro spark__key_fingerprint(expr) -%}
-    bit_xor(xxhash64({{ expr }}))
+{% macro default__key_fingerprint(expr) -%}
+    bit_xor({{ columns_hash([expr]) }})
 {%- endmacro %}
 
 {% macro trino__key_fingerprint(expr) -%}
-    bitwise_xor_agg(from_big_endian_64(xxhash64(to_utf8({{ expr }}))))
-{%- endmacro %}
-
-{% macro default__key_fingerprint(expr) -%}
-    {{ exceptions.raise_compiler_error("key_fingerprint: no implementation for " ~ target.type) }}
+    bitwise_xor_agg({{ columns_hash([expr]) }})
 {%- endmacro %}
 
 {#- The newest value of a column of this model (a watermark); a date before any data while the table is empty. -#}
