@@ -13,9 +13,9 @@ from orchestration.ingest.contracts import CONTRACTS
 from orchestration.ingest.loader import (
     FileRejected,
     load_backfill,
-    next_batch_days,
     load_partition,
     load_partitions,
+    next_batch_days,
     quarantine_duplicates_across_days,
 )
 
