@@ -13,6 +13,9 @@
    floor for ingest), a plain DuckDB scan-and-aggregate pass over every landed file (the floor no
    pipeline can beat), and the plain lifetimes CLV path on the run's orders (benchmarks/clv_at_scale.py).
 
+5. Profile: DuckDB's EXPLAIN ANALYZE of the full refresh's slowest dbt model, re-run read-only on the
+   warehouse after the runs at the same memory limit: its operators by time, and what it spilled.
+
 Prints Markdown tables and the ratios; writes benchmarks/results/<date>-nightly-<customers>.json and .md.
 """
 
@@ -28,6 +31,7 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -135,20 +139,68 @@ def run_clientele(home: Path, *args: str, required: bool = True) -> dict[str, ob
                          "peak_gib": round(max(sampler.peak(s, e) for s, e in spans) / 2**30, 2),
                          "run_process_peak_gib": round(max(sampler.peak(s, e, own=True) for s, e in spans) / 2**30, 2)}
     return {"seconds": round(seconds, 1), "peak_gib": round(sampler.peak() / 2**30, 2), "stages": stages,
-            "slowest_dbt_nodes": dbt_profile(started), "summary": output[output.rfind("run succeeded"):].strip()}
+            "started_at": started, "slowest_dbt_nodes": [
+                {k: v for k, v in n.items() if k != "compiled_code"} for n in dbt_nodes(started, time.time())[:10]],
+            "summary": output[output.rfind("run succeeded"):].strip()}
 
 
-def dbt_profile(since: float, top: int = 10) -> list[dict[str, object]]:
-    """The slowest dbt models and tests of the run, from the run_results.json of each dbt invocation it made
+def dbt_nodes(since: float, until: float, target: Path = ROOT / "dbt_project" / "target") -> list[dict[str, object]]:
+    """The dbt models and tests a run built, slowest first, from the run_results.json of each dbt invocation it made
     (Dagster gives each one its own target folder): where the dbt stages spend their time."""
     nodes = []
-    for results in (ROOT / "dbt_project" / "target").glob("*/run_results.json"):
-        if results.stat().st_mtime < since:
+    for results in target.glob("*/run_results.json"):
+        if not since <= results.stat().st_mtime <= until:
             continue
         for node in json.loads(results.read_text())["results"]:
             nodes.append({"node": node["unique_id"].split(".", 2)[-1], "seconds": round(node["execution_time"], 1),
-                          "invocation": results.parent.name.rsplit("-", 2)[0]})
-    return sorted(nodes, key=lambda n: n["seconds"], reverse=True)[:top]
+                          "invocation": results.parent.name.rsplit("-", 2)[0],
+                          "resource_type": node["unique_id"].split(".")[0], "compiled_code": node.get("compiled_code")})
+    return sorted(nodes, key=lambda n: n["seconds"], reverse=True)
+
+
+def operators(node: dict) -> Iterator[dict]:
+    """Every operator of an EXPLAIN ANALYZE JSON plan, depth first."""
+    yield node
+    for child in node.get("children", []):
+        yield from operators(child)
+
+
+def slowest_model_profile(home: Path, run: dict, target: Path = ROOT / "dbt_project" / "target",
+                          top: int = 8) -> dict[str, object]:
+    """DuckDB's EXPLAIN ANALYZE of the run's slowest dbt model: its compiled SQL (as the run built it) re-run
+    read-only on the warehouse at the pipeline's memory limit, with the pseudonymisation key's pads set as dbt's
+    plugin sets them. Operator times are summed over DuckDB's threads, so they add up to more than the wall time."""
+    from orchestration.privacy.keys import hmac_pads, load_key
+    from orchestration.settings import Settings
+
+    models = [n for n in dbt_nodes(run["started_at"], run["started_at"] + run["seconds"], target)
+              if n["resource_type"] == "model" and n["compiled_code"]]
+    if not models:
+        return {"skipped": "no dbt model in the run"}
+    model = models[0]
+    inner, outer = hmac_pads(load_key(home / "secrets" / "hash_key"))
+    config = {"memory_limit": Settings.from_env().duckdb_memory_limit}
+    with duckdb.connect(str(home / "warehouse" / "clientele.duckdb"), read_only=True, config=config) as conn:
+        conn.execute("set enable_progress_bar = false")
+        conn.execute("set variable clientele_hmac_inner = ?::BLOB", [inner])
+        conn.execute("set variable clientele_hmac_outer = ?::BLOB", [outer])
+        plan = json.loads(conn.execute("explain (analyze, format json) " + model["compiled_code"]).fetchall()[0][1])
+    steps = [op for op in operators({"children": plan["operator"]})
+             if op.get("timing") and op["type"] not in ("EXPLAIN_ANALYZE", "RESULT_COLLECTOR")]
+    summed = sum(op["timing"] for op in steps)
+    slowest = sorted(steps, key=lambda op: op["timing"], reverse=True)[:top]
+
+    def detail(op: dict) -> str:
+        info = op.get("extra_info", {})
+        text = info.get("Table") or info.get("Conditions") or info.get("Groups") or info.get("Projections") or ""
+        return (", ".join(text) if isinstance(text, list) else str(text)).replace("\n", " ")[:100]
+
+    return {"node": model["node"], "build_seconds": model["seconds"],
+            "seconds": round(plan["query"]["total_time"], 1), "operator_seconds": round(summed, 1),
+            "spilled_gib": round(plan["system"]["peak_temp_dir_size"] / 2**30, 2),
+            "peak_buffer_gib": round(plan["system"]["peak_buffer_memory"] / 2**30, 2),
+            "operators": [{"operator": op["type"], "detail": detail(op), "rows": op.get("intermediate_rows", 0),
+                           "seconds": round(op["timing"], 1), "share": round(op["timing"] / summed, 3)} for op in slowest]}
 
 
 def merge(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
@@ -390,6 +442,15 @@ def markdown(result: dict) -> str:
         lines += ["", f"Slowest dbt nodes, {label} (dbt's run_results.json):", "", "| node | step | seconds |",
                   "| --- | --- | --- |"]
         lines += [f"| {n['node']} | {n['invocation']} | {n['seconds']} |" for n in run.get("slowest_dbt_nodes", [])]
+    profile = result.get("profile", {})
+    if profile.get("operators"):
+        lines += ["", f"Where the full refresh's slowest model, {profile['node']}, spends its time (DuckDB's EXPLAIN "
+                  f"ANALYZE, re-run read-only after the runs: {profile['seconds']} s against {profile['build_seconds']} s "
+                  f"in the run; {profile['operator_seconds']} operator-seconds over the threads; spilled "
+                  f"{profile['spilled_gib']} GiB, peak buffer {profile['peak_buffer_gib']} GiB):", "",
+                  "| operator | detail | rows | seconds | share |", "| --- | --- | --- | --- | --- |"]
+        lines += [f"| {o['operator']} | {o['detail'].replace('|', '/')} | {o['rows']:,} | {o['seconds']} | {o['share']:.0%} |"
+                  for o in profile["operators"]]
     return "\n".join(lines) + "\n"
 
 
@@ -426,6 +487,8 @@ def main() -> int:
     base = keep("baselines", baselines(home / "landing"))
     base["plain_lifetimes"] = plain_lifetimes(home)
     keep("baselines", base)
+    print("profile: EXPLAIN ANALYZE of the full refresh's slowest dbt model ...", flush=True)
+    profile = keep("profile", slowest_model_profile(home, full))
 
     stages = full["stages"]
     within = full["seconds"] <= TARGET_MINUTES * 60 and full["peak_gib"] <= TARGET_GIB
@@ -434,7 +497,7 @@ def main() -> int:
         "date": date.today().isoformat(), "customers": args.customers, "days": args.days, "machine_cores": os.cpu_count(),
         "generation": generation, "rows": row_counts(home), "identity": identity_resolution(home),
         "full_refresh": full, "incremental_night": nightly,
-        "baselines": base,
+        "baselines": base, "profile": profile,
         "ratios": {
             "full refresh / scan-and-aggregate (aim 10x)": f"{full['seconds'] / base['scan_and_aggregate']['seconds']:.1f}x",
             "ingest stage / plain DuckDB read": f"{stages['ingest']['seconds'] / base['plain_read']['seconds']:.1f}x",
