@@ -19,6 +19,15 @@ def _path(name: str, default: Path) -> Path:
     return Path(value).expanduser().resolve() if value else default
 
 
+def _positive_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"{name} must be a whole number of at least 1, not {value!r}")
+    return int(value)
+
+
 def partition_start_file(home: Path) -> Path:
     """Where `clientele run --cdnow` records that partitions start in 1997, so `make ui` agrees."""
     return home / "partition_start"
@@ -48,6 +57,7 @@ class Settings:
     postgres_url: str | None = None  # the marts are also published here, for BI tools that only speak Postgres
     # DuckDB's buffer pool limit (it spills to disk beyond it); dbt reads the same variable (profiles.yml).
     duckdb_memory_limit: str = "4GB"
+    dbt_artifact_days: int = 14  # how long each dbt invocation's artifacts and log are kept (assets/dbt.py)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -64,6 +74,7 @@ class Settings:
             alert_webhook_url=os.environ.get("CLIENTELE_ALERT_WEBHOOK_URL") or None,
             postgres_url=os.environ.get("CLIENTELE_POSTGRES_URL") or None,
             duckdb_memory_limit=os.environ.get("CLIENTELE_DUCKDB_MEMORY_LIMIT", "4GB"),
+            dbt_artifact_days=_positive_int("CLIENTELE_DBT_ARTIFACT_DAYS", 14),
         )
 
     @property

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import time
 
 import dagster as dg
+import pytest
 
+from orchestration.assets.dbt import prune_invocation_folders
 from orchestration.definitions import build_definitions
 from orchestration.ingest.contracts import CHANNELS
 from orchestration.settings import Settings
@@ -146,3 +149,25 @@ def test_a_failed_run_writes_an_alert_and_calls_the_webhook(tmp_path, monkeypatc
     assert logged[0]["failed_steps"][0]["step"] == "load_the_day"
     assert "cannot be read" in logged[0]["failed_steps"][0]["error"]
     assert received and received[0]["run_id"] == result.run_id
+
+
+def test_dbt_invocation_folders_past_their_retention_are_removed(tmp_path, monkeypatch) -> None:
+    """Only folders named as dagster-dbt names an invocation's, last written before the cutoff."""
+    now = time.time()
+    folders = {"dbt_core_marts-1a2b3c4-5d6e7f8": 20, "dbt_staging-abcdef0-1234567": 13, "compiled": 400,
+               "notes-1234567-not-hex": 400}
+    for name, days in folders.items():
+        (tmp_path / name).mkdir()
+        os.utime(tmp_path / name, (now, now - days * 86_400))
+    (tmp_path / "manifest.json").write_text("{}")
+    os.utime(tmp_path / "manifest.json", (now, now - 400 * 86_400))
+    removed = prune_invocation_folders(tmp_path, keep_days=14, now=now)
+    assert [p.name for p in removed] == ["dbt_core_marts-1a2b3c4-5d6e7f8"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "compiled", "dbt_staging-abcdef0-1234567", "manifest.json", "notes-1234567-not-hex"]
+
+    monkeypatch.setenv("CLIENTELE_DBT_ARTIFACT_DAYS", "0")
+    with pytest.raises(ValueError, match="CLIENTELE_DBT_ARTIFACT_DAYS must be a whole number of at least 1, not '0'"):
+        Settings.from_env()
+    monkeypatch.setenv("CLIENTELE_DBT_ARTIFACT_DAYS", "30")
+    assert Settings.from_env().dbt_artifact_days == 30

@@ -216,13 +216,24 @@ def test_incremental_marts_are_published_by_difference_and_equal_the_warehouse(t
 
 def test_a_night_of_the_pipeline_publishes_the_incremental_marts_by_difference(pipeline_run, tmp_path: Path) -> None:  # noqa: ANN001
     """The last day loaded again, as a re-run does: the incremental marts rewrite its rows, and the new version,
-    copied from the last one, serves exactly the warehouse's tables."""
+    copied from the last one, serves exactly the warehouse's tables. The dbt steps remove invocation folders past
+    their retention, and nothing else under dbt's target path."""
     from orchestration.cli import run_pipeline
-    from orchestration.settings import Settings
+    from orchestration.settings import DBT_PROJECT_DIR, Settings
 
+    target = DBT_PROJECT_DIR / "target"
+    stale, foreign = target / "dbt_staging-0000000-abcdef0", target / "kept-by-hand"
+    for folder in (stale, foreign):
+        folder.mkdir(exist_ok=True)
+        os.utime(folder, (0, time.time() - 30 * 86_400))
     with pipeline_copy(pipeline_run, tmp_path) as home:
         previous = os.readlink(home / "serving" / "current").split("/")[-1]
+        started = time.time()
         assert run_pipeline(Settings.from_env(), (pipeline_run.days[-1], pipeline_run.days[-1])).success
+        assert not stale.exists() and foreign.exists()
+        foreign.rmdir()
+        written = [p for p in target.glob("dbt_*-*-*") if p.stat().st_mtime >= started]
+        assert {p.name.rsplit("-", 2)[0] for p in written} >= {"dbt_staging", "dbt_core_marts", "dbt_customer_marts"}
         with duckdb.connect(str(current_path(home / "serving")), read_only=True) as served:
             copied_from, by_difference = served.execute(
                 "select copied_from_version, tables_by_difference from published_version").fetchone()
