@@ -13,8 +13,10 @@
    floor for ingest), a plain DuckDB scan-and-aggregate pass over every landed file (the floor no
    pipeline can beat), and the plain lifetimes CLV path on the run's orders (benchmarks/clv_at_scale.py).
 
-5. Profile: DuckDB's EXPLAIN ANALYZE of the full refresh's slowest dbt model, re-run read-only on the
-   warehouse after the runs at the same memory limit: its operators by time, and what it spilled.
+5. Profiles: DuckDB's EXPLAIN ANALYZE of the slowest dbt model of the full refresh and of the night, re-run
+   read-only on the warehouse after the runs at the same memory limit: operators by time, and what it spilled.
+   The night's model runs on the warehouse the night left, so an incremental model shows what it costs with
+   nothing left to add: the night's fixed cost.
 
 Prints Markdown tables and the ratios; writes benchmarks/results/<date>-nightly-<customers>.json and .md.
 """
@@ -442,9 +444,10 @@ def markdown(result: dict) -> str:
         lines += ["", f"Slowest dbt nodes, {label} (dbt's run_results.json):", "", "| node | step | seconds |",
                   "| --- | --- | --- |"]
         lines += [f"| {n['node']} | {n['invocation']} | {n['seconds']} |" for n in run.get("slowest_dbt_nodes", [])]
-    profile = result.get("profile", {})
-    if profile.get("operators"):
-        lines += ["", f"Where the full refresh's slowest model, {profile['node']}, spends its time (DuckDB's EXPLAIN "
+    for label, profile in result.get("profiles", {}).items():
+        if not profile.get("operators"):
+            continue
+        lines += ["", f"Where the {label}'s slowest model, {profile['node']}, spends its time (DuckDB's EXPLAIN "
                   f"ANALYZE, re-run read-only after the runs: {profile['seconds']} s against {profile['build_seconds']} s "
                   f"in the run; {profile['operator_seconds']} operator-seconds over the threads; spilled "
                   f"{profile['spilled_gib']} GiB, peak buffer {profile['peak_buffer_gib']} GiB):", "",
@@ -487,8 +490,9 @@ def main() -> int:
     base = keep("baselines", baselines(home / "landing"))
     base["plain_lifetimes"] = plain_lifetimes(home)
     keep("baselines", base)
-    print("profile: EXPLAIN ANALYZE of the full refresh's slowest dbt model ...", flush=True)
-    profile = keep("profile", slowest_model_profile(home, full))
+    print("profiles: EXPLAIN ANALYZE of the slowest dbt model of the full refresh and of the night ...", flush=True)
+    profiles = keep("profiles", {label: slowest_model_profile(home, run) for label, run in
+                                 (("full refresh", full), ("one new night", nightly)) if "started_at" in run})
 
     stages = full["stages"]
     within = full["seconds"] <= TARGET_MINUTES * 60 and full["peak_gib"] <= TARGET_GIB
@@ -497,7 +501,7 @@ def main() -> int:
         "date": date.today().isoformat(), "customers": args.customers, "days": args.days, "machine_cores": os.cpu_count(),
         "generation": generation, "rows": row_counts(home), "identity": identity_resolution(home),
         "full_refresh": full, "incremental_night": nightly,
-        "baselines": base, "profile": profile,
+        "baselines": base, "profiles": profiles,
         "ratios": {
             "full refresh / scan-and-aggregate (aim 10x)": f"{full['seconds'] / base['scan_and_aggregate']['seconds']:.1f}x",
             "ingest stage / plain DuckDB read": f"{stages['ingest']['seconds'] / base['plain_read']['seconds']:.1f}x",

@@ -80,8 +80,8 @@ def test_the_profile_explains_the_runs_slowest_model_with_the_key_set(tmp_path: 
               "identity": {"identifiers": 1, "edges": 1, "iterations": 1, "customers": 1, "precision": 1, "recall": 1,
                            "recall_ceiling": 1},
               "baselines": {"plain_read": {"seconds": 1}, "scan_and_aggregate": {"seconds": 1},
-                            "plain_lifetimes": {"seconds": 1}}, "profile": profile}
-    assert "slowest model, sessions, spends its time" in markdown(result)
+                            "plain_lifetimes": {"seconds": 1}}, "profiles": {"full refresh": profile}}
+    assert "full refresh's slowest model, sessions, spends its time" in markdown(result)
     assert "| WINDOW |" in markdown(result)
 
     quiet = slowest_model_profile(home, {"started_at": started + 60, "seconds": 10.0}, target)
