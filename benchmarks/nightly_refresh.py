@@ -448,8 +448,8 @@ def markdown(result: dict) -> str:
         if not profile.get("operators"):
             continue
         lines += ["", f"Where the {label}'s slowest model, {profile['node']}, spends its time (DuckDB's EXPLAIN "
-                  f"ANALYZE, re-run read-only after the runs: {profile['seconds']} s against {profile['build_seconds']} s "
-                  f"in the run; {profile['operator_seconds']} operator-seconds over the threads; spilled "
+                  f"ANALYZE of its SELECT, re-run read-only after the runs: {profile['seconds']} s, against "
+                  f"{profile['build_seconds']} s to build it in the run; {profile['operator_seconds']} operator-seconds over the threads; spilled "
                   f"{profile['spilled_gib']} GiB, peak buffer {profile['peak_buffer_gib']} GiB):", "",
                   "| operator | detail | rows | seconds | share |", "| --- | --- | --- | --- | --- |"]
         lines += [f"| {o['operator']} | {o['detail'].replace('|', '/')} | {o['rows']:,} | {o['seconds']} | {o['share']:.0%} |"
