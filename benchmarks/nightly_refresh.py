@@ -172,7 +172,7 @@ def slowest_model_profile(home: Path, run: dict, target: Path = ROOT / "dbt_proj
     """DuckDB's EXPLAIN ANALYZE of the run's slowest dbt model: its compiled SQL (as the run built it) re-run
     read-only on the warehouse at the pipeline's memory limit, with the pseudonymisation key's pads set as dbt's
     plugin sets them. Operator times are summed over DuckDB's threads, so they add up to more than the wall time."""
-    from orchestration.privacy.keys import hmac_pads, load_key
+    from orchestration.privacy.keys import hmac_pads, load_key, set_hmac_pads
     from orchestration.settings import Settings
 
     models = [n for n in dbt_nodes(run["started_at"], run["started_at"] + run["seconds"], target)
@@ -180,12 +180,10 @@ def slowest_model_profile(home: Path, run: dict, target: Path = ROOT / "dbt_proj
     if not models:
         return {"skipped": "no dbt model in the run"}
     model = models[0]
-    inner, outer = hmac_pads(load_key(home / "secrets" / "hash_key"))
     config = {"memory_limit": Settings.from_env().duckdb_memory_limit}
     with duckdb.connect(str(home / "warehouse" / "clientele.duckdb"), read_only=True, config=config) as conn:
         conn.execute("set enable_progress_bar = false")
-        conn.execute("set variable clientele_hmac_inner = ?::BLOB", [inner])
-        conn.execute("set variable clientele_hmac_outer = ?::BLOB", [outer])
+        set_hmac_pads(conn, hmac_pads(load_key(home / "secrets" / "hash_key")))
         plan = json.loads(conn.execute("explain (analyze, format json) " + model["compiled_code"]).fetchall()[0][1])
     steps = [op for op in operators({"children": plan["operator"]})
              if op.get("timing") and op["type"] not in ("EXPLAIN_ANALYZE", "RESULT_COLLECTOR")]
@@ -449,8 +447,9 @@ def markdown(result: dict) -> str:
             continue
         lines += ["", f"Where the {label}'s slowest model, {profile['node']}, spends its time (DuckDB's EXPLAIN "
                   f"ANALYZE of its SELECT, re-run read-only after the runs: {profile['seconds']} s, against "
-                  f"{profile['build_seconds']} s to build it in the run; {profile['operator_seconds']} operator-seconds over the threads; spilled "
-                  f"{profile['spilled_gib']} GiB, peak buffer {profile['peak_buffer_gib']} GiB):", "",
+                  f"{profile['build_seconds']} s to build it in the run; {profile['operator_seconds']} "
+                  f"operator-seconds over the threads; spilled {profile['spilled_gib']} GiB, peak buffer "
+                  f"{profile['peak_buffer_gib']} GiB):", "",
                   "| operator | detail | rows | seconds | share |", "| --- | --- | --- | --- | --- |"]
         lines += [f"| {o['operator']} | {o['detail'].replace('|', '/')} | {o['rows']:,} | {o['seconds']} | {o['share']:.0%} |"
                   for o in profile["operators"]]

@@ -10,20 +10,16 @@ from typing import Any
 
 from dbt.adapters.duckdb.plugins import BasePlugin
 
-from orchestration.privacy.keys import hmac_pads, load_key
+from orchestration.privacy.keys import hmac_pads, load_key, set_hmac_pads
 
 
 class Plugin(BasePlugin):
     def initialize(self, plugin_config: dict[str, Any]) -> None:
-        self._inner, self._outer = hmac_pads(load_key())
-
-    def _set(self, conn: Any) -> None:
-        conn.execute("set variable clientele_hmac_inner = ?::BLOB", [self._inner])
-        conn.execute("set variable clientele_hmac_outer = ?::BLOB", [self._outer])
+        self._pads = hmac_pads(load_key())
 
     def configure_connection(self, conn: Any) -> None:
-        self._set(conn)
+        set_hmac_pads(conn, self._pads)
 
     def configure_cursor(self, cursor: Any) -> Any:
-        self._set(cursor)
+        set_hmac_pads(cursor, self._pads)
         return cursor

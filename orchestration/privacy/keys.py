@@ -7,6 +7,7 @@ import hmac
 import os
 import secrets
 from pathlib import Path
+from typing import Any
 
 BLOCK_SIZE = 64  # SHA-256 block size in bytes (RFC 2104)
 
@@ -46,6 +47,13 @@ def hmac_pads(key: bytes) -> tuple[bytes, bytes]:
         key = hashlib.sha256(key).digest()
     key = key.ljust(BLOCK_SIZE, b"\0")
     return bytes(b ^ 0x36 for b in key), bytes(b ^ 0x5C for b in key)
+
+
+def set_hmac_pads(conn: Any, pads: tuple[bytes, bytes]) -> None:
+    """Put the pads into a DuckDB connection's session variables, where compiled dbt SQL reads them
+    (``getvariable('clientele_hmac_inner')``): the key never appears in SQL text."""
+    conn.execute("set variable clientele_hmac_inner = ?::BLOB", [pads[0]])
+    conn.execute("set variable clientele_hmac_outer = ?::BLOB", [pads[1]])
 
 
 def pseudonymize(value: str, key: bytes) -> str:
