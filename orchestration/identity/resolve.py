@@ -22,6 +22,8 @@ from datetime import datetime
 
 import duckdb
 
+from orchestration.warehouse import table_exists
+
 # The ``<type>_hash`` columns of the records relation (dbt macro ``identifier_types``).
 IDENTIFIER_TYPES = ("email", "phone", "loyalty_id", "account_id", "device_id")
 PERSON_LEVEL_TYPES = ("account_id", "loyalty_id", "email")
@@ -51,6 +53,7 @@ class ResolutionResult:
     splits: int
     new_customers: int
     customers_changed: int  # customers whose records may have changed hands (identity.customer_changes)
+    records_remapped: int  # records whose row of the record map this run rewrote
 
 
 def connected_components(conn: duckdb.DuckDBPyConnection, nodes: str, edges: str, max_iterations: int = 200) -> int:
@@ -142,21 +145,103 @@ def record_customer_changes(conn: duckdb.DuckDBPyConnection, assigned: str, run_
     all the customers whose records, or whose being known by a person-level identifier, can have changed.
     Incremental marts (touchpoints, sessions) re-stitch the rows of customers changed since they were last built,
     instead of joining every stored row with the record map (60 M rows at a million customers). One row per
-    customer (the latest change), so the table stays as small as the registry.
+    customer (the latest change), so the table stays as small as the registry. The difference stays behind as
+    temp table ``changed_identifiers`` (type, hash, customer on either side): the record map redoes their records.
     """
     conn.execute(CUSTOMER_CHANGES_DDL)
-    previous = "select identifier_node, customer_id from identity.identifier_customers"
-    current = f"select identifier_node, customer_id from {assigned}"
+    previous = "select identifier_type, identifier_hash, customer_id from identity.identifier_customers"
+    current = f"select identifier_type, identifier_hash, customer_id from {assigned}"
     conn.execute(
-        f"""insert or replace into identity.customer_changes
-        select distinct customer_id, ? from (
-            select customer_id from ({current} except {previous})
-            union all
-            select customer_id from ({previous} except {current})
-        )""",
+        f"""create or replace temp table changed_identifiers as
+        select * from ({current} except {previous})
+        union all
+        select * from ({previous} except {current})"""
+    )
+    conn.execute(
+        "insert or replace into identity.customer_changes select distinct customer_id, ? from changed_identifiers",
         [run_at],
     )
     return conn.execute("select count(*) from identity.customer_changes where changed_at = ?", [run_at]).fetchone()[0]
+
+
+RECORD_BUCKETS_DDL = """create table if not exists identity.record_buckets (source_channel VARCHAR, occurred_on DATE,
+    records BIGINT, fingerprint HUGEINT)"""
+# Above this share of all records to redo, rewriting the record map whole is cheaper than deleting and inserting.
+MAX_REMAPPED_SHARE = 0.25
+
+
+def update_record_map(conn: duckdb.DuckDBPyConnection, records: str) -> int:
+    """Bring ``identity.record_customers`` to ``records`` joined with their anchors' customers; returns the records
+    it rewrote (all of them when it rewrote the table whole).
+
+    Rewriting the map whole joins every record with its anchor (33 s at a million customers, 63 M records) though a
+    night changes a fraction of a percent of it. A record's row can change only if the record itself changed
+    (arrived, left, or its time or identifiers changed) or one of its identifiers is in ``changed_identifiers``
+    (``record_customer_changes``): otherwise its usable identifiers and their customers, hence its anchor's
+    customer, are what they were. Records are grouped in buckets of channel and day, each with a count and the sum
+    of its records' 64-bit hashes (``identity.record_buckets``, one scan, under a second): the buckets whose count
+    or sum differs from the last run's are redone whole, which also drops the rows of records gone from them. Needs
+    the temp tables ``held`` and ``changed_identifiers`` of this run, and the map to be the last run's (the erasure
+    pass deletes rows of records whose identifiers it clears, so their buckets are redone the next run).
+    """
+    identifiers = ", ".join(f"{t}_hash" for t in IDENTIFIER_TYPES)
+    bucket = "coalesce(cast({}.occurred_at as date), date '0001-01-01')"  # no null key: equi-joins stay hash joins
+    conn.execute(
+        f"""create or replace temp table buckets_now as
+        select source_channel, {bucket.format("r")} as occurred_on, count(*) as records,
+               sum(hash(record_id, occurred_at, {identifiers}))::hugeint as fingerprint
+        from {records} as r group by all"""
+    )
+
+    def mapped(source: str) -> str:
+        return f"""select r.source_channel, r.record_id, ic.customer_id, r.occurred_at from ({_record_anchors(source)}) r
+        join identity.identifier_customers ic on ic.identifier_type = r.anchor_type and ic.identifier_hash = r.anchor_hash"""
+
+    total = conn.execute("select coalesce(sum(records), 0) from buckets_now").fetchone()[0]
+    redo = total
+    if table_exists(conn, "identity", "record_buckets") and table_exists(conn, "identity", "record_customers"):
+        conn.execute(
+            """create or replace temp table stale_buckets as
+            select distinct source_channel, occurred_on from (
+                (select * from buckets_now except select * from identity.record_buckets)
+                union all
+                (select * from identity.record_buckets except select * from buckets_now)
+            )"""
+        )
+        with_changed_identifier = "\nunion\n".join(
+            f"select source_channel, record_id from {records} where {t}_hash in "
+            f"(select identifier_hash from changed_identifiers where identifier_type = '{t}')"
+            for t in IDENTIFIER_TYPES
+        )
+        conn.execute(
+            f"""create or replace temp table remapped as
+            select r.source_channel, r.record_id from {records} as r
+            join stale_buckets b on b.source_channel = r.source_channel and b.occurred_on = {bucket.format("r")}
+            union
+            {with_changed_identifier}"""
+        )
+        redo = conn.execute("select count(*) from remapped").fetchone()[0]
+    if redo <= MAX_REMAPPED_SHARE * total:
+        # The rows to delete: the records redone, and whatever the map holds in a changed bucket (records gone).
+        conn.execute(
+            f"""delete from identity.record_customers as rc using (
+                select source_channel, record_id from remapped
+                union
+                select m.source_channel, m.record_id from identity.record_customers as m
+                join stale_buckets b on b.source_channel = m.source_channel and b.occurred_on = {bucket.format("m")}
+            ) as d
+            where d.source_channel = rc.source_channel and d.record_id = rc.record_id"""
+        )
+        redone = f"(select r.* from {records} as r join remapped m using (source_channel, record_id))"
+        conn.execute(f"insert into identity.record_customers {mapped(redone)}")
+    else:
+        conn.execute(f"create or replace table identity.record_customers as {mapped(records)}")
+    conn.execute(RECORD_BUCKETS_DDL)
+    conn.execute("delete from identity.record_buckets")
+    conn.execute("insert into identity.record_buckets select * from buckets_now")
+    for table in ("buckets_now", "stale_buckets", "remapped"):
+        conn.execute(f"drop table if exists {table}")
+    return int(redo)
 
 
 def resolve_identities(
@@ -309,13 +394,7 @@ def resolve_identities(
         )
         changed = record_customer_changes(conn, "assigned", run_at)
         conn.execute("create or replace table identity.identifier_customers as select * from assigned")
-        conn.execute(
-            f"""create or replace table identity.record_customers as
-            select r.source_channel, r.record_id, ic.customer_id, r.occurred_at
-            from ({_record_anchors(records)}) r
-            join identity.identifier_customers ic
-              on ic.identifier_type = r.anchor_type and ic.identifier_hash = r.anchor_hash"""
-        )
+        remapped = update_record_map(conn, records)
         conn.execute(
             f"""create or replace table identity.held_back_identifiers as
             select h.identifier_type, h.identifier_hash, h.reason, sum(o.records)::bigint as records
@@ -350,6 +429,7 @@ def resolve_identities(
             splits=int(splits),
             new_customers=stats[6] - int(splits),
             customers_changed=changed,
+            records_remapped=remapped,
         )
         conn.execute(
             "insert into identity.resolution_runs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -360,6 +440,6 @@ def resolve_identities(
     except Exception:
         conn.execute("rollback")
         raise
-    for table in ("signatures", "anchored", "held", "edges", "component_nodes", "labels", "votes", "survivors", "component_ids", "assigned"):
+    for table in ("signatures", "anchored", "held", "edges", "component_nodes", "labels", "votes", "survivors", "component_ids", "assigned", "changed_identifiers"):
         conn.execute(f"drop table if exists {table}")
     return result

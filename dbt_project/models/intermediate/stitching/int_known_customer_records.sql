@@ -4,8 +4,8 @@
     its owner logged in is attributed to that owner from the run the link appears, past rows included.
     occurred_at (the record's time) lets per-customer activity be read from the map alone.
 
-    A view: identity rewrites record_customers whole on every run, so a table here copied 63 million rows a
-    night at a million customers (20.5 s, on the path of every mart); its readers each join instead (a full build
+    A view: identity's record map changes by a fraction of a percent a night, and a table here copied all
+    63 million rows a night at a million customers (20.5 s, on the path of every mart); its readers each join instead (a full build
     of touchpoints: 106.2 -> 110.6 s), and its key test reads the join (15-16 s against 9-11 s on the table).
 -#}
 {{ config(materialized='view') }}
