@@ -15,8 +15,8 @@ IDENTITY_TABLES = {
     "identifier_customers": "One row per hashed identifier value used for linking: its customer_id.",
     "customer_registry": "One row per customer_id ever issued (active or merged).",
     "customer_changes": "One row per customer_id whose records may have changed hands: when it last happened.",
-    "record_buckets": "One row per source channel and day of records: their count and hash sum, which tell the next run "
-    "which buckets of the record map to redo.",
+    "record_buckets": "One row per bucket of records (channel, day, part of the record ids): count and hash sum, which "
+    "tell the next run which buckets of the record map to redo.",
     "identity_edges": "One row per (identifier, linked identifier, channel): which rule and source linked what.",
     "held_back_identifiers": "One row per identifier value kept out of linking by a guard, with the reason.",
     "merge_log": "One row per merge or split of customer ids, with survivor and reason.",

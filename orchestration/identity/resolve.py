@@ -184,9 +184,10 @@ def update_record_map(conn: duckdb.DuckDBPyConnection, records: str) -> int:
     customer, are what they were. Records are grouped in buckets (channel, day, one of BUCKET_PARTS parts of the
     record ids), each with a count and the sum of its records' 64-bit hashes (``identity.record_buckets``, one scan,
     about 6 s at a million customers): the buckets whose count or sum differs from the last run's are redone whole,
-    which also drops the rows of records gone from them. Needs
-    the temp tables ``held`` and ``changed_identifiers`` of this run, and the map to be the last run's (the erasure
-    pass deletes rows of records whose identifiers it clears, so their buckets are redone the next run).
+    which also drops the rows of records gone from them (a DuckDB whose hash differs makes every bucket stale: one
+    whole rewrite). Needs the temp tables ``held`` and ``changed_identifiers`` of this run, and the map to be the
+    last run's (the erasure pass deletes rows of records whose identifiers it clears; their buckets are redone the
+    next run).
     """
     identifiers = ", ".join(f"{t}_hash" for t in IDENTIFIER_TYPES)
 
