@@ -191,17 +191,20 @@ def update_record_map(conn: duckdb.DuckDBPyConnection, records: str) -> int:
     """
     identifiers = ", ".join(f"{t}_hash" for t in IDENTIFIER_TYPES)
 
-    def in_stale_bucket(alias: str) -> str:  # no null key (a record without a time): the join stays a hash join
-        return f"""join stale_buckets b on b.source_channel = {alias}.source_channel
-            and b.occurred_on = coalesce(cast({alias}.occurred_at as date), date '0001-01-01')
-            and b.part = hash({alias}.record_id) % {BUCKET_PARTS}"""
+
+    def bucket_of(alias: str) -> dict[str, str]:  # no null key (a record without a time): bucket joins stay hash joins
+        return {"source_channel": f"{alias}.source_channel",
+                "occurred_on": f"coalesce(cast({alias}.occurred_at as date), date '0001-01-01')",
+                "part": f"hash({alias}.record_id) % {BUCKET_PARTS}"}
+
+    def in_stale_bucket(alias: str) -> str:
+        return "join stale_buckets b on " + " and ".join(f"b.{c} = {e}" for c, e in bucket_of(alias).items())
 
     conn.execute(
         f"""create or replace temp table buckets_now as
-        select source_channel, coalesce(cast(occurred_at as date), date '0001-01-01') as occurred_on,
-               hash(record_id) % {BUCKET_PARTS} as part, count(*) as records,
-               sum(hash(record_id, occurred_at, {identifiers}))::hugeint as fingerprint
-        from {records} group by all"""
+        select {", ".join(f"{e} as {c}" for c, e in bucket_of("r").items())}, count(*) as records,
+               sum(hash(r.record_id, r.occurred_at, {identifiers}))::hugeint as fingerprint
+        from {records} as r group by all"""
     )
 
     def mapped(source: str) -> str:
