@@ -80,6 +80,10 @@ changed_devices as (
     )
 ),
 
+devices as (
+    select device_id_hash from changed_devices
+),
+
 changed_events as (
     select e.*
     from {{ app_events }} as e
@@ -97,6 +101,10 @@ events_to_sessionise as (
     ) as c on c.event_id = e.event_id
 ),
 {% else %}
+devices as (
+    select device_id_hash from {{ app_events }} as e group by device_id_hash
+),
+
 events_to_sessionise as (
     select e.*, c.customer_id
     from {{ app_events }} as e
@@ -104,27 +112,50 @@ events_to_sessionise as (
 ),
 {% endif %}
 
+{#- The windows sort every click by device: by a number, not the 64-character hash (the windows 120 operator-seconds
+    against 162, the full build 125 s against 143 at a million customers). -#}
+device_keys as (
+    select device_id_hash, row_number() over (order by device_id_hash) as device_key
+    from devices
+),
+
+keyed as (
+    select
+        k.device_key,
+        e.event_id,
+        e.occurred_at,
+        e.event_type,
+        e.platform,
+        e.utm_source,
+        e.utm_medium,
+        e.utm_campaign,
+        e.loaded_at,
+        e.customer_id
+    from events_to_sessionise as e
+    inner join device_keys as k on k.device_id_hash = e.device_id_hash
+),
+
 flagged as (
     select
         *,
         case
-            when lag(occurred_at) over (partition by device_id_hash order by occurred_at, event_id) is null then 1
-            when occurred_at > {{ dbt.dateadd('minute', gap_minutes, 'lag(occurred_at) over (partition by device_id_hash order by occurred_at, event_id)') }} then 1
+            when lag(occurred_at) over (partition by device_key order by occurred_at, event_id) is null then 1
+            when occurred_at > {{ dbt.dateadd('minute', gap_minutes, 'lag(occurred_at) over (partition by device_key order by occurred_at, event_id)') }} then 1
             else 0
         end as starts_session
-    from events_to_sessionise
+    from keyed
 ),
 
 numbered as (
     select
         *,
-        sum(starts_session) over (partition by device_id_hash order by occurred_at, event_id rows between unbounded preceding and current row) as session_number
+        sum(starts_session) over (partition by device_key order by occurred_at, event_id rows between unbounded preceding and current row) as session_number
     from flagged
 ),
 
 sessions as (
     select
-        n.device_id_hash,
+        n.device_key,
         n.session_number,
         min(n.occurred_at) as session_start,
         max(n.occurred_at) as session_end,
@@ -145,12 +176,12 @@ sessions as (
         max(case when n.starts_session = 1 then n.utm_medium end) as landing_utm_medium,
         max(case when n.starts_session = 1 then n.utm_campaign end) as landing_utm_campaign
     from numbered as n
-    group by n.device_id_hash, n.session_number
+    group by n.device_key, n.session_number
 )
 
 select
-    {{ dbt.hash(dbt.concat(["s.device_id_hash", "'|'", "cast(s.session_start as " ~ dbt.type_string() ~ ")"])) }} as session_id,
-    s.device_id_hash,
+    {{ dbt.hash(dbt.concat(["k.device_id_hash", "'|'", "cast(s.session_start as " ~ dbt.type_string() ~ ")"])) }} as session_id,
+    k.device_id_hash,
     s.customer_id,
     s.session_number,
     s.session_start,
@@ -173,6 +204,7 @@ select
     cc.changed_at as customer_changed_at,
     {{ build_started_at() }} as built_at
 from sessions as s
+inner join device_keys as k on k.device_key = s.device_key
 left join {{ source('identity', 'customer_changes') }} as cc on cc.customer_id = s.customer_id
 {% if is_incremental() %}
 union all
