@@ -64,19 +64,18 @@ STAGING = {"stg_app__events": "app_web_events", "stg_pos__transactions": "pos_tr
            "stg_marketing__events": "marketing_events", "stg_privacy__requests": "privacy_requests"}
 
 
-BUILT = ("staging", "int_identifier_records")
+BUILT = ("staging",)
 
 
 def test_staging_a_night_equals_staging_everything_again(pipeline_run, tmp_path: Path) -> None:  # noqa: ANN001
     """Staging is incremental (raw rows written since the last build, by key). Yesterday's build saw less: the
     last three days had not landed. Tonight they land, an old day is loaded again (a corrected file: new load
     time, other values), a gate sets a few rows of another day aside, and every row of a third day is gone.
-    Staging tonight must equal staging everything again, in every staging table and in the identity graph's
-    input built from them (int_identifier_records, incremental the same way)."""
+    Staging tonight must equal staging everything again, in every staging table."""
     warehouse = tmp_path / pipeline_run.warehouse.name
     shutil.copy(pipeline_run.warehouse, warehouse)
     days = pipeline_run.days
-    compared = [f"staging.{table}" for table in STAGING] + ["intermediate.int_identifier_records"]
+    compared = [f"staging.{table}" for table in STAGING]
     with duckdb.connect(str(warehouse)) as conn:
         conn.execute("create schema arriving")
         for channel in STAGING.values():
@@ -124,7 +123,7 @@ def test_a_composite_key_test_fails_on_each_duplicated_key(pipeline_run, tmp_pat
     hash is shared: a duplicated key fails it, and only that key is reported, in a table and in a view."""
     warehouse = tmp_path / pipeline_run.warehouse.name
     shutil.copy(pipeline_run.warehouse, warehouse)
-    selection = ("test", "--select", "test_name:unique_combination_of_columns,int_identifier_records",
+    selection = ("test", "--select", "test_name:unique_combination_of_columns,int_customer_activity_days",
                  "test_name:unique_combination_of_columns,int_known_customer_records")
 
     def failures() -> dict[str, str]:
@@ -135,12 +134,12 @@ def test_a_composite_key_test_fails_on_each_duplicated_key(pipeline_run, tmp_pat
 
     assert failures() == {}
     with duckdb.connect(str(warehouse)) as conn:
-        conn.execute("insert into intermediate.int_identifier_records select * from intermediate.int_identifier_records "
-                     "order by source_channel, record_id limit 1")
+        conn.execute("insert into intermediate.int_customer_activity_days select * from "
+                     "intermediate.int_customer_activity_days order by all limit 1")
         conn.execute("insert into identity.record_customers select * from identity.record_customers "
                      "where source_channel = 'app_web_events' order by record_id limit 2")
     failed = failures()
-    assert failed == {"unique_combination_of_columns_int_identifier_records_source_channel__record_id": "1",
+    assert failed == {"unique_combination_of_columns_int_customer_activity_days_customer_id__activity_date__channel": "1",
                       "unique_combination_of_columns_int_known_customer_records_source_channel__record_id": "2"}, failed
 
 

@@ -15,23 +15,3 @@
 {% macro identifier_types() -%}
     {{ return(['email', 'phone', 'loyalty_id', 'account_id', 'device_id']) }}
 {%- endmacro %}
-
-{#- Every staged record with at least one usable identifier (int_identifier_records and its deletion check). -#}
-{% macro identifier_records() -%}
-    {%- set id_types = identifier_types() %}
-    {%- for src in identity_sources() %}
-    select
-        '{{ src["channel"] }}' as source_channel,
-        {{ src['key'] }} as record_id,
-        {{ src['at'] }} as occurred_at,
-        {{ src['name'] if src['name'] else 'cast(null as varchar)' }} as name_hash,
-        {%- for id in id_types %}
-        {{ id ~ '_hash' if id in src['ids'] else 'cast(null as varchar)' }} as {{ id }}_hash,
-        {%- endfor %}
-        source_partition,
-        loaded_at
-    from {{ ref(src['model']) }}
-    where {% for id in src['ids'] %}{{ id }}_hash is not null{{ ' or ' if not loop.last }}{% endfor %}
-    {% if not loop.last %}union all{% endif %}
-    {%- endfor %}
-{%- endmacro %}

@@ -72,9 +72,12 @@
 {#-
     Post-hook: delete the rows whose source record is gone (a corrected file re-delivered for a day, a row a gate
     set aside). Only partitions whose key fingerprint differs from the source's are searched, so a night reads
-    two aggregates instead of joining every stored row with every source row.
+    two aggregates instead of joining every stored row with every source row. A build that is not incremental
+    wrote every row of its source, so nothing can be gone: the hook renders nothing (the two aggregates cost
+    31 s of a million-customer full refresh in stg_app__events, int_identifier_records and touchpoints).
 -#}
 {% macro delete_gone_rows(source_relation, key, partition_columns) -%}
+    {%- if not is_incremental() %}{{ return('') }}{% endif -%}
     {%- set parts = [] -%}
     {%- for column in partition_columns -%}
         {%- do parts.append(column) -%}
