@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import tempfile
 import time
 from datetime import date
@@ -24,11 +25,13 @@ from statistics import mean
 
 import duckdb
 
-RESULTS = Path(__file__).resolve().parent / "results"
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from orchestration.settings import Settings  # noqa: E402
+
+RESULTS = ROOT / "benchmarks" / "results"
 HASHES = ("device_id_hash", "account_id_hash")
-OTHER_COLUMNS = ("event_id, occurred_at, event_type, device_id_status, platform, page, product_id, search_query, "
-                 "utm_source, utm_medium, utm_campaign, behaviour_mode, source_partition, loaded_at")
-WIDTHS = {"64": ", ".join(HASHES), "32": ", ".join(f"left({h}, 32) as {h}" for h in HASHES)}
+WIDTHS = {"64": "*", "32": "* replace (" + ", ".join(f"left({h}, 32) as {h}" for h in HASHES) + ")"}
 STEPS = {
     "copy": "create table clicks_{w} as select {columns} from clientele.staging.stg_app__events",
     "group by device": "create or replace temp table grouped as "
@@ -49,7 +52,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--warehouse", required=True, type=Path)
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--memory-limit", default="4GB")
+    parser.add_argument("--memory-limit", default=Settings.from_env().duckdb_memory_limit)
     args = parser.parse_args()
     seconds: dict[str, dict[str, list[float]]] = {w: {s: [] for s in STEPS} for w in WIDTHS}
     with tempfile.TemporaryDirectory(prefix="clientele-hash-width-", dir=args.warehouse.parent) as scratch:
@@ -57,11 +60,11 @@ def main() -> None:
         conn.execute(f"set memory_limit = '{args.memory_limit}'")
         conn.execute(f"attach '{args.warehouse}' as clientele (read_only)")
         for round_ in range(args.rounds):
-            for width, hashes in WIDTHS.items():
+            for width, columns in WIDTHS.items():
                 conn.execute(f"drop table if exists clicks_{width}")
                 for step, sql in STEPS.items():
                     started = time.perf_counter()
-                    conn.execute(sql.format(w=width, columns=f"{OTHER_COLUMNS}, {hashes}"))
+                    conn.execute(sql.format(w=width, columns=columns))
                     if step == "copy":
                         conn.execute("checkpoint")
                     seconds[width][step].append(round(time.perf_counter() - started, 2))
