@@ -7,6 +7,8 @@ from datetime import datetime
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from orchestration.ingest.contracts import CONTRACTS
@@ -280,3 +282,22 @@ def test_parquet_files_whose_column_types_differ_load_together(tmp_path: Path, c
     conn.execute(f"copy ({as_text}) to '{folder / 'b.parquet'}' (format parquet)")
     load = load_partition(conn, POS, tmp_path, "2026-10-01")
     assert (load.rows_read, load.rows_loaded, dict(load.quarantined)) == (2, 1, {"wrong_type:amount": 1})
+
+
+def test_a_key_repeated_within_a_day_keeps_its_first_row_by_file_and_line(tmp_path: Path, conn: duckdb.DuckDBPyConnection) -> None:
+    """The first occurrence in (file, line) order loads, in CSV and in Parquet; the later ones are quarantined."""
+    _write(tmp_path, "2026-10-01", "b.csv", HEADER + GOOD.replace("Anne", "Third") + GOOD.replace("T1", "T2"))
+    _write(tmp_path, "2026-10-01", "a.csv", HEADER + GOOD.replace("T1", "T3") + GOOD + GOOD.replace("Anne", "Second"))
+    load = load_partition(conn, POS, tmp_path, "2026-10-01")
+    assert (load.rows_loaded, load.quarantined["duplicate_key_in_partition:transaction_id"]) == (3, 2)
+    assert conn.execute("select customer_name, _source_file, _source_line from raw.pos_transactions "
+                        "where transaction_id = 'T1'").fetchall() == [("Anne", "a.csv", 3)]
+    assert sorted(conn.execute("select source_file, source_line from quarantine.pos_transactions").fetchall()) == [
+        ("a.csv", 4), ("b.csv", 2)]
+    events = pa.table({"event_id": ["E2", "E1", "E1", "E1"], "occurred_at": ["2026-10-02 10:00:00"] * 4,
+                       "event_type": ["page_view"] * 4, "device_id": ["D1"] * 4, "platform": ["ios"] * 4})
+    (tmp_path / "app_web_events" / "2026-10-02").mkdir(parents=True)
+    pq.write_table(events, tmp_path / "app_web_events" / "2026-10-02" / "part-0000.parquet")
+    clicks = load_partition(conn, CONTRACTS["app_web_events"], tmp_path, "2026-10-02")
+    assert (clicks.rows_loaded, clicks.quarantined["duplicate_key_in_partition:event_id"]) == (2, 2)
+    assert conn.execute("select _source_line from raw.app_web_events where event_id = 'E1'").fetchall() == [(2,)]

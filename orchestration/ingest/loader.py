@@ -324,7 +324,7 @@ def _stage_scan(
                 "from _csv_rejects r join _csv_scans s using (scan_id, file_id) "
                 "join _scan_files f on f.read_path = s.file_path group by all"
             )
-            first_line = 2
+            first_line, scan = 2, "_scan"
         elif fmt == "jsonl":
             conn.execute(
                 "create temp table _lines as select filename as read_path, line from read_csv(?, header=false, "
@@ -352,15 +352,14 @@ def _stage_scan(
             selected = "".join(f", line->>{_json_path(c)} as {q(c)}" for c in columns)
             conn.execute(f"create temp table _scan as select read_path, _row{selected} from _lines where _object")
             conn.execute("drop table _lines")
-            first_line = 1
+            first_line, scan = 1, "_scan"
         else:
             columns = list(files[0].columns)
             casted = "".join(f", cast({q(c)} as VARCHAR) as {q(c)}" for c in columns)
-            conn.execute(
-                f"create temp table _scan as select filename as read_path, file_row_number as _row{casted} "
-                "from read_parquet(?, filename=true, file_row_number=true)",
-                [paths],
-            )
+            # Read by the insert below, not into a table first (1.4 of a 9.1 s clickstream batch at a million
+            # customers): a Parquet scan fails at its start, on a file's footer, not half-way.
+            scan = (f"(select filename as read_path, file_row_number as _row{casted} from read_parquet("
+                    f"[{', '.join(_sql_str(p) for p in paths)}], filename=true, file_row_number=true))")
             first_line = 1
         row = "_row" if fmt != "csv" else "rowid - min(rowid) over (partition by read_path)"
         contract_values = ", ".join(
@@ -372,7 +371,7 @@ def _stage_scan(
             f"""insert into _batch_stage
                 select f._partition, {contract_values}, {extra_json}, f._source_file,
                        coalesce(m.source_line, s._read_line)
-                from (select *, {row} + {first_line} as _read_line from _scan) s
+                from (select *, {row} + {first_line} as _read_line from {scan}) s
                 join _scan_files f using (read_path)
                 left join _line_map m on m._partition = f._partition and m.source_file = f._source_file
                                      and m.read_line = s._read_line
@@ -564,9 +563,25 @@ def _validate_and_replace(
     if contract.require_any_identifier and ids:
         none = " and ".join(f"{_field(col)} is null" for col in ids)
         checks.append(f"case when {none} then 'missing_identifier' end")
+    # The rows after the first of a key repeated within a day. Numbered among the repeated keys' rows only: numbering
+    # every staged row sorted the whole batch, every column (3.3 of 6.2 operator-seconds of the checks on a 1.8 M
+    # row clickstream batch at a million customers).
+    conn.execute(
+        f"""create or replace temp table _repeated as
+            select _partition, _source_file, _source_line from (
+                select _partition, _source_file, _source_line,
+                       row_number() over (partition by _partition, _key order by _source_file, _source_line) as _nth
+                from (select _partition, {_field(key)} as _key, _source_file, _source_line from _batch_stage) as keyed
+                where (_partition, _key) in (
+                    select (_partition, {_field(key)}) from _batch_stage
+                    where {_field(key)} is not null group by all having count(*) > 1)
+            ) as numbered
+            where _nth > 1"""
+    )
     checks.append(
-        f"case when row_number() over (partition by _partition, {_field(key)} order by _source_file, _source_line) > 1 "
-        f"and {_field(key)} is not null then 'duplicate_key_in_partition:{key}' end"
+        "case when exists (select 1 from _repeated r where r._partition = s._partition and "
+        "r._source_file = s._source_file and r._source_line = s._source_line) "
+        f"then 'duplicate_key_in_partition:{key}' end"
     )
     if backfill:  # the keys of days outside the backfill, collected once for all its days
         outside = _keys_outside(name, backfill)
@@ -582,7 +597,7 @@ def _validate_and_replace(
     )
     conn.execute(
         f"create or replace temp table _checked as select *, concat_ws('; ', {', '.join(checks)}) as _reason "
-        "from _batch_stage"
+        "from _batch_stage as s"
     )
     typed_cols = ", ".join(f"{_typed(c)} as {q(c.name)}" for c in contract.columns)
     as_read = ", ".join(f"{_sql_str(c)}: {q(c)}" for c in contract.column_names)
@@ -624,7 +639,7 @@ def _validate_and_replace(
     for result in results:
         result.rows_quarantined = result.rows_read - result.rows_loaded
     conn.execute("drop table if exists _checked; drop table if exists _batch_stage; drop table if exists _batch_rejects; "
-                 "drop table if exists _line_map")
+                 "drop table if exists _line_map; drop table if exists _repeated")
 
 
 def quarantine_duplicates_across_days(
