@@ -78,9 +78,11 @@ stitched_by_channel as (
         on c.record_id = u.record_id
     union all
     {%- endfor %}
+    {%- set listed = "'" ~ channels | join("', '") ~ "'" %}
     select u.*, c.customer_id
-    from (select * from {{ unioned }} where source_channel not in ('{{ channels | join("', '") }}')) as u
-    left join {{ stitching }} as c on c.source_channel = u.source_channel and c.record_id = u.record_id
+    from (select * from {{ unioned }} where source_channel not in ({{ listed }})) as u
+    left join (select * from {{ stitching }} where source_channel not in ({{ listed }})) as c
+        on c.source_channel = u.source_channel and c.record_id = u.record_id
 ),
 
 stitched as (
